@@ -1,0 +1,125 @@
+"""The top-level functions: ``make``, ``make_tasks``, ``load``, ``available``, ``backends``.
+
+Example:
+    >>> import metaplastic
+    >>> learner = metaplastic.make("random")
+    >>> tasks = metaplastic.make_tasks("bandits:k=5,n=10")
+    >>> tasks.episodes_per_trial
+    10
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from metaplastic.core import MetaLearner, TaskDistribution
+from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
+from metaplastic.params import parse_spec
+from metaplastic.registry import BACKENDS, TASKS, EntryInfo
+from metaplastic.rundir import read_config
+
+
+def _call(kind: str, name: str, factory: Any, config: dict[str, Any]) -> Any:
+    try:
+        return factory(**config)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc) or "positional argument" in str(exc):
+            raise ConfigError(f"{kind} {name!r} rejected its config {sorted(config)}: {exc}") from None
+        raise
+
+
+def make(name: str, **config: Any) -> MetaLearner:
+    """Build the learner of backend ``name`` (an entry point, or a family name such as
+    ``"spiking"`` that resolves to its first available member) with ``config``.
+
+    Example:
+        >>> import metaplastic
+        >>> metaplastic.make("random", seed=1).name
+        'random'
+    """
+    resolved, factory = BACKENDS.load(name)
+    return _call("backend", resolved, factory, config)
+
+
+def make_tasks(spec: str, **params: Any) -> TaskDistribution:
+    """Build a task distribution from a spec string ``"name:key=value,..."`` and/or keywords.
+
+    Example:
+        >>> import metaplastic
+        >>> metaplastic.make_tasks("bandits", k=3).action_space.n
+        3
+    """
+    if not isinstance(spec, str) and hasattr(spec, "sample") and hasattr(spec, "make_env"):
+        if params:
+            raise ConfigError("pass parameters with a spec string, not with a built task distribution")
+        return spec  # already a distribution
+    name, raw = parse_spec(spec)
+    clash = sorted(set(raw) & set(params))
+    if clash:
+        raise ConfigError(f"{', '.join(clash)} given both in the spec {spec!r} and as keywords; give each once")
+    _, factory = TASKS.load(name)
+    return _call("task family", name, factory, {**raw, **params})
+
+
+def load(path: str | os.PathLike) -> MetaLearner:
+    """Load a saved learner: read ``config.json``, find its backend, call its ``load``.
+
+    Example:
+        >>> import metaplastic, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> metaplastic.make("random", seed=2).save(d)
+        >>> metaplastic.load(d).config["seed"]
+        2
+    """
+    doc = read_config(path)
+    name = doc["backend"]
+    if name not in BACKENDS.names():
+        raise RunDirError(
+            f"{str(path)!r} was saved by backend {name!r}, which is not installed here; installed: {', '.join(BACKENDS.names())}"
+        )
+    _, cls = BACKENDS.load(name)
+    loader = getattr(cls, "load", None)
+    if not callable(loader):
+        raise MetaplasticError(f"backend {name!r} cannot load runs (its entry point has no load())")
+    return loader(path)
+
+
+def backends() -> list[EntryInfo]:
+    """Every backend entry point: name, availability (and why not, and what to install),
+    capabilities, distribution and version.
+
+    Example:
+        >>> import metaplastic
+        >>> [b.available for b in metaplastic.backends() if b.name == "random"]
+        [True]
+    """
+    return BACKENDS.infos()
+
+
+def available() -> dict[str, EntryInfo]:
+    """Each backend and family name mapped to the entry point it would use here.
+
+    A family name (``"spiking"``) maps to its first available member, or, when none is,
+    to an unavailable entry whose ``reason`` lists why each member can't be used.
+
+    Example:
+        >>> import metaplastic
+        >>> metaplastic.available()["random"].available
+        True
+    """
+    out = {info.name: info for info in BACKENDS.infos()}
+    for family in sorted(BACKENDS.chains):
+        try:
+            out[family] = BACKENDS.info(BACKENDS.resolve(family))
+        except MetaplasticError as exc:
+            out[family] = EntryInfo(
+                name=family, group=BACKENDS.group, target="(family)", distribution=None, version=None,
+                available=False, reason=str(exc),
+            )
+    return out
+
+
+def task_families() -> list[EntryInfo]:
+    """Every task-family entry point, described (see ``metaplastic tasks``)."""
+    return TASKS.infos()

@@ -1,0 +1,229 @@
+"""The ``metaplastic`` command: tables for people, ``--json`` for pipelines.
+
+Every error a user can cause (unknown names, malformed specs, bad values, unknown
+options, corrupt run directories) prints one line on standard error and exits with 2;
+nothing is written.
+
+Example (shell)::
+
+    metaplastic backends
+    metaplastic tasks --json
+    metaplastic evaluate --backend random --tasks bandits:k=5,n=10 --n-tasks 1000 --json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import click
+
+from metaplastic.errors import MetaplasticError
+
+EXIT_USAGE = 2
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="metaplastic", prog_name="metaplastic")
+def cli() -> None:
+    """Meta-RL on brain-inspired compute: meta-train, evaluate and benchmark backends."""
+
+
+@cli.command("backends")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def backends_cmd(as_json: bool) -> None:
+    """List every installed backend, whether it can run here, and what it can do."""
+    import metaplastic
+
+    infos = metaplastic.backends()
+    families = {k: v for k, v in metaplastic.available().items() if k not in {i.name for i in infos}}
+    if as_json:
+        _echo_json(
+            {
+                "backends": [i.as_dict() for i in infos],
+                "families": {k: (v.name if v.available else None) for k, v in families.items()},
+            }
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title="metaplastic backends")
+    for col in ("backend", "available", "meta-train", "algorithms", "devices", "package", "notes"):
+        table.add_column(col)
+    for i in infos:
+        caps = i.capabilities
+        table.add_row(
+            i.name,
+            "yes" if i.available else "[red]no[/red]",
+            "-" if caps is None else ("yes" if caps.meta_train else "no"),
+            "-" if caps is None else (",".join(caps.algorithms) or "-"),
+            "-" if caps is None else ",".join(caps.devices),
+            f"{i.distribution} {i.version}",
+            i.doc if i.available else (i.reason or ""),
+        )
+    console = _console()
+    console.print(table)
+    for fam, info in families.items():
+        target = info.name if info.available else f"none ({info.reason})"
+        console.print(f"family [bold]{fam}[/bold] -> {target}")
+
+
+@cli.command("tasks")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def tasks_cmd(as_json: bool) -> None:
+    """List every task family with its parameters, defaults and splits."""
+    import metaplastic
+
+    rows = []
+    for info in metaplastic.task_families():
+        desc = getattr(info.obj, "describe", None)
+        d = desc() if callable(desc) else {"name": info.name, "doc": info.doc, "params": [], "splits": {}}
+        d = {**d, "name": info.name, "available": info.available, "reason": info.reason,
+             "distribution": info.distribution, "version": info.version}
+        rows.append(d)
+    if as_json:
+        _echo_json({"tasks": rows})
+        return
+    from rich.table import Table
+
+    console = _console()
+    for d in rows:
+        title = f"{d['name']} — {d.get('doc', '')}" if d["available"] else f"{d['name']} (unavailable: {d['reason']})"
+        table = Table(title=title, title_justify="left")
+        for col in ("parameter", "default", "allowed", "meaning"):
+            table.add_column(col)
+        for p in d.get("params", []):
+            table.add_row(p["name"], str(p["default"]), p["range"], p["doc"])
+        console.print(table)
+        for split, text in d.get("splits", {}).items():
+            console.print(f"  split [bold]{split}[/bold]: {text}")
+        console.print(f"  spec example: {d['name']}:" + ",".join(f"{p['name']}={p['default']}" for p in d.get("params", [])[:2]))
+
+
+def _eval_options(f):
+    f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+    f = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Also write the JSON to this file (atomically).")(f)
+    f = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of tasks, agents and envs.")(f)
+    f = click.option("--episodes", type=click.IntRange(min=1), default=None,
+                     help="Episodes per trial [default: the family's trial length].")(f)
+    f = click.option("--n-tasks", type=click.IntRange(min=1), default=100, show_default=True, help="Test tasks, one fresh agent each.")(f)
+    f = click.option("--split", type=click.Choice(["train", "test", "ood"]), default="test", show_default=True)(f)
+    return f
+
+
+def _write_out(out: Path | None, obj: Any) -> None:
+    if out is not None:
+        from metaplastic.io import atomic_write_json
+
+        atomic_write_json(out, obj)
+
+
+@cli.command("evaluate")
+@click.option("--backend", required=True, help="Backend or family name (see `metaplastic backends`).")
+@click.option("--tasks", "tasks_spec", required=True, help="Task spec, e.g. bandits:k=5,n=10 (see `metaplastic tasks`).")
+@_eval_options
+def evaluate_cmd(backend: str, tasks_spec: str, split: str, n_tasks: int, episodes: int | None, seed: int,
+                 out: Path | None, as_json: bool) -> None:
+    """Evaluate a backend on fresh tasks: trial return, 95% interval, adaptation curve."""
+    import metaplastic
+
+    learner = metaplastic.make(backend)
+    tasks = metaplastic.make_tasks(tasks_spec)
+    res = metaplastic.evaluate(learner, tasks, n_tasks=n_tasks, episodes=episodes, split=split, seed=seed,
+                               progress=not as_json)
+    summary = res.summary()
+    _write_out(out, summary)
+    if as_json:
+        _echo_json(summary)
+    else:
+        _print_results([summary])
+
+
+@cli.command("compare")
+@click.option("--backends", "names", default=None,
+              help="Comma-separated backends [default: every available backend that needs no training].")
+@click.option("--tasks", "tasks_spec", default="bandits:k=5,n=10", show_default=True, help="Task spec.")
+@_eval_options
+def compare_cmd(names: str | None, tasks_spec: str, split: str, n_tasks: int, episodes: int | None, seed: int,
+                out: Path | None, as_json: bool) -> None:
+    """Evaluate several backends on the same tasks and print one table."""
+    import metaplastic
+
+    tasks = metaplastic.make_tasks(tasks_spec)
+    if names is None:
+        chosen = [i.name for i in metaplastic.backends()
+                  if i.available and i.capabilities and not i.capabilities.meta_train
+                  and i.capabilities.applies_to(tasks.name)]
+    else:
+        chosen = [n.strip() for n in names.split(",") if n.strip()]
+        if not chosen:
+            raise MetaplasticError("--backends is empty; give comma-separated names (see `metaplastic backends`)")
+    learners = [metaplastic.make(n) for n in chosen]  # fail on a bad name before any work
+    summaries = [
+        metaplastic.evaluate(lr, tasks, n_tasks=n_tasks, episodes=episodes, split=split, seed=seed,
+                             progress=not as_json).summary()
+        for lr in learners
+    ]
+    _write_out(out, {"results": summaries})
+    if as_json:
+        _echo_json({"results": summaries})
+    else:
+        _print_results(summaries)
+
+
+def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    s0 = summaries[0]
+    table = Table(title=f"{s0['tasks']} — split {s0['split']}, {s0['n_tasks']} tasks, {s0['episodes']} episodes, seed {s0['seed']}",
+                  title_justify="left")
+    for col, just in (("backend", "left"), ("trial return", "right"), ("95% interval", "right"),
+                      ("first ep.", "right"), ("last ep.", "right"), ("wall s", "right")):
+        table.add_column(col, justify=just)
+    for s in summaries:
+        lo, hi = s["return_ci95"]
+        pe = s["per_episode_mean"]
+        table.add_row(s["backend"], f"{s['return_mean']:.3f}", f"[{lo:.3f}, {hi:.3f}]",
+                      f"{pe[0]:.3f}", f"{pe[-1]:.3f}", f"{s['wall_time_s']:.2f}")
+    _console().print(table)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``metaplastic`` console script."""
+    try:
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="metaplastic", standalone_mode=False)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "metaplastic"
+        click.echo(f"metaplastic: error: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"metaplastic: error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
+    except MetaplasticError as exc:
+        click.echo(f"metaplastic: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("metaplastic: aborted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

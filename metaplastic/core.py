@@ -1,0 +1,168 @@
+"""The public contract of metaplastic: the names third-party plugins are written against.
+
+This module imports numpy and gymnasium only. A task family implements
+:class:`TaskDistribution`; a backend implements :class:`MetaLearner`, whose
+:meth:`MetaLearner.agent` returns an :class:`Agent` (the inner loop on one task).
+
+Example:
+    >>> from metaplastic.core import OpCounts
+    >>> (OpCounts(macs=3, decisions=1) + OpCounts(macs=2, decisions=1)).macs
+    5
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+import gymnasium
+
+__all__ = [
+    "Task",
+    "TaskDistribution",
+    "Transition",
+    "OpCounts",
+    "Capabilities",
+    "Agent",
+    "MetaLearner",
+]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task drawn from a distribution.
+
+    ``params`` is the hidden ground truth (e.g. the arm probabilities of a bandit). It
+    is there for oracles and scoring only: an agent never reads it.
+
+    Example:
+        >>> Task(family="bandits", params={"p": (0.2, 0.9)}, seed=7).family
+        'bandits'
+    """
+
+    family: str
+    params: Mapping[str, Any]
+    seed: int
+
+
+@runtime_checkable
+class TaskDistribution(Protocol):
+    """A distribution of tasks; ``split`` is one of ``"train"``, ``"test"``, ``"ood"``."""
+
+    name: str
+    observation_space: gymnasium.Space
+    action_space: gymnasium.Space
+    episodes_per_trial: int
+
+    def sample(self, n: int, *, seed: int, split: str = "train") -> list[Task]: ...
+
+    def make_env(self, task: Task) -> gymnasium.Env: ...
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What an agent sees after one step: ``obs --action--> reward, next_obs``."""
+
+    obs: Any
+    action: Any
+    reward: float
+    next_obs: Any
+    terminated: bool
+    truncated: bool
+
+
+@dataclass
+class OpCounts:
+    """Operations an agent actually executed, counted while running (never assumed).
+
+    Fields (all integers, default 0):
+        macs: multiply-accumulates (dense arithmetic), NeuroBench ``Effective_MACs``.
+        acs: accumulates (a spike arriving at a synapse adds a weight), ``Effective_ACs``.
+        synaptic_events: spikes delivered to synapses (spikes x fan-out).
+        neuron_updates: neuron state updates (NeuroBench "membrane updates").
+        mem_bytes: bytes of parameters and state read or written.
+        decisions: calls to :meth:`Agent.act`.
+
+    Example:
+        >>> c = OpCounts(macs=10, decisions=2)
+        >>> c.per_decision()["macs"]
+        5.0
+    """
+
+    macs: int = 0
+    acs: int = 0
+    synaptic_events: int = 0
+    neuron_updates: int = 0
+    mem_bytes: int = 0
+    decisions: int = 0
+
+    def __add__(self, other: "OpCounts") -> "OpCounts":
+        if not isinstance(other, OpCounts):
+            return NotImplemented
+        return OpCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict (for JSON)."""
+        return asdict(self)
+
+    def per_decision(self) -> dict[str, float]:
+        """Every count divided by ``decisions`` (zeros when no decision was made)."""
+        d = max(self.decisions, 1)
+        return {k: (v / d if self.decisions else 0.0) for k, v in self.as_dict().items() if k != "decisions"}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; the conformance kit and the benchmark dispatch on these.
+
+    ``families`` names the task families the backend applies to; empty means any.
+
+    Example:
+        >>> Capabilities(meta_train=True, algorithms=("rl2",)).devices
+        ('cpu',)
+    """
+
+    meta_train: bool = False
+    algorithms: tuple[str, ...] = ()
+    spiking: bool = False
+    devices: tuple[str, ...] = ("cpu",)
+    exports: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+
+    def applies_to(self, family: str) -> bool:
+        """Whether the backend can run on tasks of ``family``."""
+        return not self.families or family in self.families
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """The inner loop: one adaptive agent on one task, for one trial at a time."""
+
+    def reset(self, *, seed: int | None = None) -> None: ...
+
+    def act(self, obs: Any) -> Any: ...
+
+    def observe(self, transition: Transition) -> None: ...
+
+    def end_episode(self) -> None: ...
+
+    def ops(self) -> OpCounts: ...
+
+
+@runtime_checkable
+class MetaLearner(Protocol):
+    """The outer loop: learns, from many tasks, an agent that adapts fast to a new one."""
+
+    name: str
+    capabilities: Capabilities
+
+    def meta_train(
+        self, tasks: TaskDistribution, *, budget: Any, seed: int, callback: Callable[..., Any] | None = None
+    ) -> Any: ...
+
+    def agent(self, tasks: TaskDistribution) -> Agent: ...
+
+    def save(self, path: Any) -> None: ...
+
+    @classmethod
+    def load(cls, path: Any) -> "MetaLearner": ...

@@ -1,0 +1,31 @@
+"""Exceptions. Every error a user can cause is a :class:`MetaplasticError` whose message is
+one line that says what is wrong and how to fix it; the CLI prints it and exits with 2."""
+
+from __future__ import annotations
+
+
+class MetaplasticError(Exception):
+    """Base class of errors caused by input (names, specs, files, options)."""
+
+
+class UnknownNameError(MetaplasticError, KeyError):
+    """A backend or task family name that no installed entry point provides."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class BackendUnavailable(MetaplasticError, ImportError):
+    """The backend exists but cannot be used here (missing extra, import error)."""
+
+
+class ConfigError(MetaplasticError, ValueError):
+    """A malformed spec, an unknown or out-of-range parameter, a bad config key."""
+
+
+class InvalidObservation(MetaplasticError, ValueError):
+    """An observation that is not in the observation space (NaN, wrong shape)."""
+
+
+class RunDirError(MetaplasticError, OSError):
+    """A run directory or checkpoint that is missing, corrupt or foreign."""

@@ -1,0 +1,197 @@
+"""Evaluation: one fresh agent per task, a trial of ``episodes`` episodes, and the returns.
+
+The adaptation curve is the mean return of each episode of the trial across tasks, with
+95% intervals: an agent that adapts climbs it; one that doesn't stays flat. The trial
+return (the sum over the trial's episodes) is summarized by its mean and the 95% Student-t
+interval of that mean across tasks.
+
+Example:
+    >>> import metaplastic
+    >>> learner = metaplastic.make("random")
+    >>> res = metaplastic.evaluate(learner, "bandits:k=5,n=10", n_tasks=50, seed=0)
+    >>> res.returns.shape
+    (50, 10)
+    >>> 3.0 < res.return_mean < 7.0
+    True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metaplastic.core import MetaLearner, OpCounts, TaskDistribution, Transition
+from metaplastic.errors import ConfigError, MetaplasticError
+from metaplastic.stats import ci95, ci95_halfwidth
+
+#: An episode that has not ended after this many steps is an error in the task family.
+MAX_STEPS_PER_EPISODE = 1_000_000
+
+
+@dataclass
+class Evaluation:
+    """The outcome of :func:`evaluate`. ``returns[i, e]`` is task i's return in episode e."""
+
+    backend: str
+    tasks: str
+    split: str
+    seed: int
+    returns: np.ndarray
+    ops: OpCounts
+    wall_time_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self.returns.shape[0])
+
+    @property
+    def episodes(self) -> int:
+        return int(self.returns.shape[1])
+
+    @property
+    def trial_returns(self) -> np.ndarray:
+        """The return of each task's whole trial, shape ``(n_tasks,)``."""
+        return self.returns.sum(axis=1)
+
+    @property
+    def return_mean(self) -> float:
+        return float(self.trial_returns.mean())
+
+    @property
+    def return_ci95(self) -> tuple[float, float]:
+        return ci95(self.trial_returns)
+
+    @property
+    def per_episode_mean(self) -> np.ndarray:
+        """The adaptation curve: mean return of each episode of the trial."""
+        return self.returns.mean(axis=0)
+
+    @property
+    def per_episode_ci95(self) -> np.ndarray:
+        """Half-widths of the 95% intervals of :attr:`per_episode_mean`."""
+        return np.asarray(ci95_halfwidth(self.returns, axis=0), dtype=float).reshape(self.episodes)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``metaplastic evaluate --json`` output)."""
+        lo, hi = self.return_ci95
+        return {
+            "backend": self.backend,
+            "tasks": self.tasks,
+            "split": self.split,
+            "n_tasks": self.n_tasks,
+            "episodes": self.episodes,
+            "seed": self.seed,
+            "return_mean": self.return_mean,
+            "return_ci95": [lo, hi],
+            "return_std": float(self.trial_returns.std(ddof=1)) if self.n_tasks > 1 else 0.0,
+            "per_episode_mean": self.per_episode_mean.tolist(),
+            "per_episode_ci95_halfwidth": [_finite(x) for x in self.per_episode_ci95.tolist()],
+            "ops_total": self.ops.as_dict(),
+            "ops_per_decision": self.ops.per_decision(),
+            "wall_time_s": self.wall_time_s,
+            **self.extra,
+        }
+
+
+def _finite(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
+def _check_count(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def evaluate(
+    learner: MetaLearner | str,
+    tasks: TaskDistribution | str,
+    *,
+    n_tasks: int,
+    episodes: int | None = None,
+    split: str = "test",
+    seed: int,
+    progress: bool = False,
+) -> Evaluation:
+    """Run one fresh agent per task of ``split`` for a trial of ``episodes`` episodes.
+
+    ``learner`` and ``tasks`` may be names/specs (built with :func:`metaplastic.make` and
+    :func:`metaplastic.make_tasks`). ``episodes`` defaults to the family's
+    ``episodes_per_trial``. Everything random derives from ``seed``: the tasks, each
+    agent's seed and each environment's seed, so a call is reproducible.
+
+    Example:
+        >>> import metaplastic
+        >>> r = metaplastic.evaluate("random", "bandits:k=2,n=4", n_tasks=10, seed=1)
+        >>> len(r.summary()["per_episode_mean"])
+        4
+    """
+    from metaplastic.api import make, make_tasks
+    from metaplastic.progress import progress_bar
+
+    if isinstance(learner, str):
+        learner = make(learner)
+    dist = make_tasks(tasks) if isinstance(tasks, str) else tasks
+    n_tasks = _check_count("n_tasks", n_tasks, 1)
+    episodes = _check_count("episodes", dist.episodes_per_trial if episodes is None else episodes, 1)
+    seed = _check_count("seed", seed, 0)
+    caps = getattr(learner, "capabilities", None)
+    family = getattr(dist, "name", "?")
+    if caps is not None and hasattr(caps, "applies_to") and not caps.applies_to(family):
+        raise ConfigError(
+            f"backend {getattr(learner, 'name', '?')!r} does not apply to task family {family!r}; it applies to {', '.join(caps.families)}"
+        )
+    task_list = dist.sample(n_tasks, seed=seed, split=split)
+    returns = np.zeros((n_tasks, episodes), dtype=np.float64)
+    total = OpCounts()
+    start = time.perf_counter()
+    with progress_bar(f"evaluate {getattr(learner, 'name', '?')}", n_tasks, enabled=progress) as advance:
+        for i, task in enumerate(task_list):
+            agent_seed, env_seed = np.random.SeedSequence([seed, task.seed]).generate_state(2, dtype=np.uint32)
+            agent = learner.agent(dist)
+            agent.reset(seed=int(agent_seed))
+            env = dist.make_env(task)
+            try:
+                returns[i] = run_trial(agent, env, episodes, seed=int(env_seed))
+            finally:
+                env.close()
+            total = total + agent.ops()
+            advance(1, mean=f"{returns[: i + 1].sum(axis=1).mean():.3f}")
+    wall = time.perf_counter() - start
+    spec = getattr(dist, "spec", family)
+    return Evaluation(
+        backend=getattr(learner, "name", type(learner).__name__),
+        tasks=spec,
+        split=split,
+        seed=seed,
+        returns=returns,
+        ops=total,
+        wall_time_s=wall,
+    )
+
+
+def run_trial(agent: Any, env: Any, episodes: int, *, seed: int) -> np.ndarray:
+    """Play one trial of ``episodes`` episodes of ``env`` with an already-reset ``agent``;
+    return the return of each episode. The env is seeded once, on its first reset."""
+    out = np.zeros(episodes, dtype=np.float64)
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed if e == 0 else None)
+        ret = 0.0
+        for _ in range(MAX_STEPS_PER_EPISODE):
+            action = agent.act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            reward = float(reward)
+            agent.observe(Transition(obs, action, reward, next_obs, bool(terminated), bool(truncated)))
+            ret += reward
+            obs = next_obs
+            if terminated or truncated:
+                break
+        else:
+            raise MetaplasticError(f"an episode ran {MAX_STEPS_PER_EPISODE} steps without ending; the task family must truncate")
+        agent.end_episode()
+        out[e] = ret
+    return out
