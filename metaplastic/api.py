@@ -47,7 +47,7 @@ def make_tasks(spec: str, **params: Any) -> TaskDistribution:
 
     Example:
         >>> import metaplastic
-        >>> metaplastic.make_tasks("bandits", k=3).action_space.n
+        >>> int(metaplastic.make_tasks("bandits", k=3).action_space.n)
         3
     """
     if not isinstance(spec, str) and hasattr(spec, "sample") and hasattr(spec, "make_env"):

@@ -102,8 +102,8 @@ class OpCounts:
         return OpCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def as_dict(self) -> dict[str, int]:
-        """The counts as a plain dict (for JSON)."""
-        return asdict(self)
+        """The counts as a plain dict of Python ints (for JSON)."""
+        return {k: int(v) for k, v in asdict(self).items()}
 
     def per_decision(self) -> dict[str, float]:
         """Every count divided by ``decisions`` (zeros when no decision was made)."""

@@ -215,7 +215,9 @@ class Registry:
                     reasons.append(f"{member}: {info.reason}")
                 else:
                     reasons.append(f"{member}: not installed")
-            raise BackendUnavailable(f"no {self.kind} of the family {name!r} can be used here ({'; '.join(reasons)})")
+            raise BackendUnavailable(
+                f"no {self.kind} of the family {name!r} can be used here ({'; '.join(reasons)})", name=name
+            )
         if name not in self._entry_points():
             raise self.unknown(name)
         return name
@@ -225,7 +227,7 @@ class Registry:
         resolved = self.resolve(name)
         info = self.info(resolved)
         if not info.available:
-            raise BackendUnavailable(f"{self.kind} {resolved!r} cannot be used here: {info.reason}")
+            raise BackendUnavailable(f"{self.kind} {resolved!r} cannot be used here: {info.reason}", name=resolved)
         return resolved, info.obj
 
 
