@@ -132,7 +132,9 @@ class Registry:
         known = self.names() + sorted(self.chains)
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        listing = ", ".join(known) or "none"
+        listing = ", ".join(self.names()) or "none"
+        if self.chains:
+            listing += f" (family names: {', '.join(sorted(self.chains))})"
         return UnknownNameError(
             f"unknown {self.kind} {name!r}{hint}; installed {self.kind}s: {listing}"
             f" (a plugin adds one through the entry-point group {self.group!r})"
