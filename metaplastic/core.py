@@ -25,6 +25,7 @@ __all__ = [
     "Capabilities",
     "Agent",
     "MetaLearner",
+    "VectorAgent",
 ]
 
 
@@ -116,6 +117,8 @@ class Capabilities:
     """What a backend can do; the conformance kit and the benchmark dispatch on these.
 
     ``families`` names the task families the backend applies to; empty means any.
+    ``privileged`` marks a reference that reads the task's hidden parameters (an oracle):
+    its agents get ``reveal_task(task)`` after ``reset`` and it is never a learner.
 
     Example:
         >>> Capabilities(meta_train=True, algorithms=("rl2",)).devices
@@ -128,6 +131,7 @@ class Capabilities:
     devices: tuple[str, ...] = ("cpu",)
     exports: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
+    privileged: bool = False
 
     def applies_to(self, family: str) -> bool:
         """Whether the backend can run on tasks of ``family``."""
@@ -166,3 +170,34 @@ class MetaLearner(Protocol):
 
     @classmethod
     def load(cls, path: Any) -> "MetaLearner": ...
+
+
+@runtime_checkable
+class VectorAgent(Protocol):
+    """Optional fast path: ``B`` independent agents ("lanes") stepped together in arrays.
+
+    A learner that offers ``vector_agent(tasks, n) -> VectorAgent`` is evaluated on a
+    task family's batched env (``make_vector_env``) without a Python loop per agent.
+    Lane ``i`` behaves as one :class:`Agent` would on task ``i``; lanes share nothing.
+
+    * ``reset(seeds)``: a new trial in every lane, lane ``i`` seeded by ``seeds[i]``.
+    * ``act(obs, active)``: actions for all lanes (``obs`` has a leading axis ``B``);
+      only lanes where ``active`` is true count as decisions, the others' actions are
+      ignored.
+    * ``observe(obs, actions, rewards, next_obs, terminated, truncated, active)``: arrays.
+    * ``end_episode(mask)``: the lanes whose episode just ended.
+    * ``ops()``: the operations of all lanes since the last reset, summed.
+    """
+
+    num_lanes: int
+
+    def reset(self, seeds: Any) -> None: ...
+
+    def act(self, obs: Any, active: Any) -> Any: ...
+
+    def observe(self, obs: Any, actions: Any, rewards: Any, next_obs: Any, terminated: Any, truncated: Any,
+                active: Any) -> None: ...
+
+    def end_episode(self, mask: Any) -> None: ...
+
+    def ops(self) -> OpCounts: ...

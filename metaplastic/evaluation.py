@@ -116,6 +116,8 @@ def evaluate(
     split: str = "test",
     seed: int,
     progress: bool = False,
+    vectorized: bool | None = None,
+    batch_size: int = 1000,
 ) -> Evaluation:
     """Run one fresh agent per task of ``split`` for a trial of ``episodes`` episodes.
 
@@ -123,6 +125,11 @@ def evaluate(
     :func:`metaplastic.make_tasks`). ``episodes`` defaults to the family's
     ``episodes_per_trial``. Everything random derives from ``seed``: the tasks, each
     agent's seed and each environment's seed, so a call is reproducible.
+
+    When the learner offers ``vector_agent`` and the family ``make_vector_env`` (the
+    batched fast path), ``batch_size`` tasks are stepped together; ``vectorized=False``
+    forces one agent at a time. Both paths draw the same tasks and agent seeds; their
+    random streams differ, so results agree in distribution, not bit for bit.
 
     Example:
         >>> import metaplastic
@@ -139,28 +146,51 @@ def evaluate(
     n_tasks = _check_count("n_tasks", n_tasks, 1)
     episodes = _check_count("episodes", dist.episodes_per_trial if episodes is None else episodes, 1)
     seed = _check_count("seed", seed, 0)
+    batch_size = _check_count("batch_size", batch_size, 1)
     caps = getattr(learner, "capabilities", None)
     family = getattr(dist, "name", "?")
     if caps is not None and hasattr(caps, "applies_to") and not caps.applies_to(family):
         raise ConfigError(
             f"backend {getattr(learner, 'name', '?')!r} does not apply to task family {family!r}; it applies to {', '.join(caps.families)}"
         )
+    privileged = bool(getattr(caps, "privileged", False))
     task_list = dist.sample(n_tasks, seed=seed, split=split)
+    seeds = np.array([np.random.SeedSequence([seed, t.seed]).generate_state(2, dtype=np.uint32) for t in task_list])
+    use_vector = _wants_vector(learner, dist, vectorized)
     returns = np.zeros((n_tasks, episodes), dtype=np.float64)
     total = OpCounts()
     start = time.perf_counter()
     with progress_bar(f"evaluate {getattr(learner, 'name', '?')}", n_tasks, enabled=progress) as advance:
-        for i, task in enumerate(task_list):
-            agent_seed, env_seed = np.random.SeedSequence([seed, task.seed]).generate_state(2, dtype=np.uint32)
-            agent = learner.agent(dist)
-            agent.reset(seed=int(agent_seed))
-            env = dist.make_env(task)
-            try:
-                returns[i] = run_trial(agent, env, episodes, seed=int(env_seed))
-            finally:
-                env.close()
-            total = total + agent.ops()
-            advance(1, mean=f"{returns[: i + 1].sum(axis=1).mean():.3f}")
+        if use_vector:
+            from metaplastic.vector import run_vector_trials
+
+            for lo in range(0, n_tasks, batch_size):
+                chunk = task_list[lo : lo + batch_size]
+                agent = learner.vector_agent(dist, len(chunk))
+                venv = dist.make_vector_env(chunk)
+                env_seed = int(np.random.SeedSequence([seed, 0xB47C4, lo]).generate_state(1)[0])
+                try:
+                    returns[lo : lo + len(chunk)] = run_vector_trials(
+                        agent, venv, episodes, agent_seeds=seeds[lo : lo + len(chunk), 0], env_seed=env_seed,
+                        reveal=chunk if privileged else None,
+                    )
+                finally:
+                    venv.close()
+                total = total + agent.ops()
+                advance(len(chunk), mean=f"{returns[: lo + len(chunk)].sum(axis=1).mean():.3f}")
+        else:
+            for i, task in enumerate(task_list):
+                agent = learner.agent(dist)
+                agent.reset(seed=int(seeds[i, 0]))
+                if privileged:
+                    agent.reveal_task(task)
+                env = dist.make_env(task)
+                try:
+                    returns[i] = run_trial(agent, env, episodes, seed=int(seeds[i, 1]))
+                finally:
+                    env.close()
+                total = total + agent.ops()
+                advance(1, mean=f"{returns[: i + 1].sum(axis=1).mean():.3f}")
     wall = time.perf_counter() - start
     spec = getattr(dist, "spec", family)
     return Evaluation(
@@ -171,7 +201,30 @@ def evaluate(
         returns=returns,
         ops=total,
         wall_time_s=wall,
+        extra={"vectorized": use_vector},
     )
+
+
+def _wants_vector(learner: Any, dist: Any, vectorized: bool | None) -> bool:
+    """Whether to take the batched path: both sides must offer it (and it must be wanted)."""
+    if vectorized is False:
+        return False
+    able = callable(getattr(learner, "vector_agent", None)) and _has_vector_env(dist)
+    if vectorized and not able:
+        raise ConfigError(
+            f"vectorized evaluation needs a learner with vector_agent() and a task family with make_vector_env(); "
+            f"{getattr(learner, 'name', '?')} on {getattr(dist, 'name', '?')} has no batched path"
+        )
+    return able
+
+
+def _has_vector_env(dist: Any) -> bool:
+    from metaplastic.tasks.base import TaskFamily
+
+    make_vec = getattr(type(dist), "make_vector_env", None)
+    if make_vec is None or make_vec is TaskFamily.make_vector_env:
+        return False
+    return True
 
 
 def run_trial(agent: Any, env: Any, episodes: int, *, seed: int) -> np.ndarray:

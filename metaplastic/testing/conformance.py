@@ -41,12 +41,15 @@ def _xfail_not_implemented(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def play_trial(agent: Agent, tasks: Any, task: Any, *, episodes: int, agent_seed: int, env_seed: int,
-               check_inputs: bool = False) -> tuple[list[Any], list[float]]:
+               check_inputs: bool = False, privileged: bool = False) -> tuple[list[Any], list[float]]:
     """Reset ``agent`` and play one trial; return the actions taken and the per-step rewards.
 
-    With ``check_inputs``, fail if the agent mutates an observation or a transition.
+    With ``check_inputs``, fail if the agent mutates an observation or a transition. A
+    ``privileged`` agent (an oracle) is given the task with ``reveal_task`` after reset.
     """
     agent.reset(seed=agent_seed)
+    if privileged:
+        agent.reveal_task(task)
     env = tasks.make_env(task)
     actions: list[Any] = []
     rewards: list[float] = []
@@ -82,6 +85,10 @@ def _assert_same(a: Any, b: Any, msg: str) -> None:
         return
     if not np.array_equal(np.asarray(a), np.asarray(b)):
         pytest.fail(msg)
+
+
+def _privileged(learner: Any) -> bool:
+    return bool(getattr(getattr(learner, "capabilities", None), "privileged", False))
 
 
 def _same_actions(a: list[Any], b: list[Any]) -> bool:
@@ -141,14 +148,14 @@ class LearnerConformance:
     @_xfail_not_implemented
     def test_actions_in_action_space(self, subject: MetaLearner, tasks: Any) -> None:
         for i, task in enumerate(tasks.sample(3, seed=11, split="test")):
-            actions, _ = play_trial(subject.agent(tasks), tasks, task, episodes=self._episodes(tasks), agent_seed=i, env_seed=i)
+            actions, _ = play_trial(subject.agent(tasks), tasks, task, privileged=_privileged(subject), episodes=self._episodes(tasks), agent_seed=i, env_seed=i)
             bad = [a for a in actions if not tasks.action_space.contains(a)]
             assert not bad, f"actions outside the action space {tasks.action_space}: {bad[:3]}"
 
     @_xfail_not_implemented
     def test_deterministic_under_seed(self, subject: MetaLearner, tasks: Any) -> None:
         task = tasks.sample(1, seed=12, split="test")[0]
-        runs = [play_trial(subject.agent(tasks), tasks, task, episodes=self._episodes(tasks), agent_seed=5, env_seed=6)
+        runs = [play_trial(subject.agent(tasks), tasks, task, privileged=_privileged(subject), episodes=self._episodes(tasks), agent_seed=5, env_seed=6)
                 for _ in range(2)]
         assert _same_actions(runs[0][0], runs[1][0]), "two agents with the same seeds took different actions"
         assert runs[0][1] == runs[1][1]
@@ -158,19 +165,22 @@ class LearnerConformance:
         t1, t2 = tasks.sample(2, seed=13, split="test")
         ep = self._episodes(tasks)
         agent = subject.agent(tasks)
-        play_trial(agent, tasks, t1, episodes=ep, agent_seed=1, env_seed=1)
-        reused, _ = play_trial(agent, tasks, t2, episodes=ep, agent_seed=2, env_seed=2)
-        fresh, _ = play_trial(subject.agent(tasks), tasks, t2, episodes=ep, agent_seed=2, env_seed=2)
+        play_trial(agent, tasks, t1, privileged=_privileged(subject), episodes=ep, agent_seed=1, env_seed=1)
+        reused, _ = play_trial(agent, tasks, t2, privileged=_privileged(subject), episodes=ep, agent_seed=2, env_seed=2)
+        fresh, _ = play_trial(subject.agent(tasks), tasks, t2, privileged=_privileged(subject), episodes=ep, agent_seed=2, env_seed=2)
         assert _same_actions(reused, fresh), "reset() did not clear what the agent learned in the previous trial"
 
     @_xfail_not_implemented
     def test_agents_are_independent(self, subject: MetaLearner, tasks: Any) -> None:
         t1, t2 = tasks.sample(2, seed=14, split="test")
         ep = self._episodes(tasks)
-        alone, _ = play_trial(subject.agent(tasks), tasks, t1, episodes=ep, agent_seed=3, env_seed=3)
+        alone, _ = play_trial(subject.agent(tasks), tasks, t1, privileged=_privileged(subject), episodes=ep, agent_seed=3, env_seed=3)
         a, b = subject.agent(tasks), subject.agent(tasks)
         a.reset(seed=3)
         b.reset(seed=4)
+        if _privileged(subject):
+            a.reveal_task(t1)
+            b.reveal_task(t2)
         env_a, env_b = tasks.make_env(t1), tasks.make_env(t2)
         actions: list[Any] = []
         for e in range(ep):
@@ -196,7 +206,7 @@ class LearnerConformance:
     @_xfail_not_implemented
     def test_inputs_not_mutated(self, subject: MetaLearner, tasks: Any) -> None:
         task = tasks.sample(1, seed=15, split="test")[0]
-        play_trial(subject.agent(tasks), tasks, task, episodes=self._episodes(tasks), agent_seed=0, env_seed=0, check_inputs=True)
+        play_trial(subject.agent(tasks), tasks, task, privileged=_privileged(subject), episodes=self._episodes(tasks), agent_seed=0, env_seed=0, check_inputs=True)
 
     @_xfail_not_implemented
     def test_rejects_nan_observation(self, subject: MetaLearner, tasks: Any) -> None:
@@ -205,6 +215,8 @@ class LearnerConformance:
             pytest.skip("the observation space has no NaN")
         agent = subject.agent(tasks)
         agent.reset(seed=0)
+        if _privileged(subject):
+            agent.reveal_task(tasks.sample(1, seed=0, split="test")[0])
         with pytest.raises(ValueError):
             agent.act(np.full(space.shape, np.nan, dtype=space.dtype))
 
@@ -212,7 +224,7 @@ class LearnerConformance:
     def test_op_counts(self, subject: MetaLearner, tasks: Any) -> None:
         task = tasks.sample(1, seed=16, split="test")[0]
         agent = subject.agent(tasks)
-        actions, _ = play_trial(agent, tasks, task, episodes=self._episodes(tasks), agent_seed=0, env_seed=0)
+        actions, _ = play_trial(agent, tasks, task, privileged=_privileged(subject), episodes=self._episodes(tasks), agent_seed=0, env_seed=0)
         ops = agent.ops()
         assert isinstance(ops, OpCounts)
         for k, v in ops.as_dict().items():
@@ -231,8 +243,8 @@ class LearnerConformance:
         assert loaded.name == subject.name
         task = tasks.sample(1, seed=17, split="test")[0]
         ep = self._episodes(tasks)
-        before, _ = play_trial(subject.agent(tasks), tasks, task, episodes=ep, agent_seed=9, env_seed=9)
-        after, _ = play_trial(loaded.agent(tasks), tasks, task, episodes=ep, agent_seed=9, env_seed=9)
+        before, _ = play_trial(subject.agent(tasks), tasks, task, privileged=_privileged(subject), episodes=ep, agent_seed=9, env_seed=9)
+        after, _ = play_trial(loaded.agent(tasks), tasks, task, privileged=_privileged(subject), episodes=ep, agent_seed=9, env_seed=9)
         assert _same_actions(before, after), "the loaded learner decides differently from the saved one"
 
     @_xfail_not_implemented

@@ -1,0 +1,95 @@
+"""``VectorPolicy``: the base of every reference policy, one object driving ``B`` lanes.
+
+A subclass implements ``_reset`` (clear per-lane state), ``_act(obs, active)`` and,
+optionally, ``_observe`` and ``_end_episode``; it declares its config keys in
+``params`` (merged by the backend adapter) and reads them from ``self.config``.
+Randomness comes from ``self.rng``, seeded from all lane seeds (one lane: from its own
+seed alone). A privileged policy (an oracle) reads tasks given to ``reveal_tasks``.
+
+Example:
+    >>> import metaplastic, numpy as np
+    >>> tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+    >>> pol = metaplastic.make("random")  # any backend; VectorPolicy subclasses live beside this file
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from metaplastic.core import OpCounts, Task, TaskDistribution
+from metaplastic.errors import MetaplasticError
+from metaplastic.params import Param
+
+
+class VectorPolicy:
+    """Base class of reference policies (a :class:`~metaplastic.core.VectorAgent`)."""
+
+    params: ClassVar[tuple[Param, ...]] = ()
+    privileged: ClassVar[bool] = False
+
+    def __init__(self, tasks: TaskDistribution, num_lanes: int, config: dict[str, Any]):
+        self.tasks = tasks
+        self.num_lanes = int(num_lanes)
+        self.config = dict(config)
+        self.counts = OpCounts()
+        self.rng = np.random.default_rng()
+        self.revealed: list[Task] | None = None
+
+    def reset(self, seeds: Any) -> None:
+        seeds = np.asarray(seeds, dtype=np.uint64).ravel()
+        if seeds.shape != (self.num_lanes,):
+            raise ValueError(f"reset needs {self.num_lanes} seeds, got {seeds.shape[0]}")
+        self.rng = np.random.default_rng(np.random.SeedSequence([int(s) for s in seeds]))
+        self.counts = OpCounts()
+        self.revealed = None
+        self._reset()
+
+    def reveal_tasks(self, tasks: Sequence[Task]) -> None:
+        """Give a privileged policy the tasks its lanes play (hidden parameters included)."""
+        if len(tasks) != self.num_lanes:
+            raise ValueError(f"reveal_tasks needs {self.num_lanes} tasks, got {len(tasks)}")
+        self.revealed = list(tasks)
+        self._reveal(self.revealed)
+
+    def act(self, obs: Any, active: Any) -> np.ndarray:
+        if self.privileged and self.revealed is None:
+            raise MetaplasticError(f"{type(self).__name__} is an oracle: call reveal_tasks(tasks) after reset")
+        active = np.asarray(active, dtype=bool)
+        self.counts.decisions += int(active.sum())
+        return self._act(np.asarray(obs), active)
+
+    def observe(self, obs: Any, actions: Any, rewards: Any, next_obs: Any, terminated: Any, truncated: Any,
+                active: Any) -> None:
+        self._observe(np.asarray(obs), np.asarray(actions), np.asarray(rewards, dtype=np.float64), np.asarray(next_obs),
+                      np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool), np.asarray(active, dtype=bool))
+
+    def end_episode(self, mask: Any) -> None:
+        self._end_episode(np.asarray(mask, dtype=bool))
+
+    def ops(self) -> OpCounts:
+        return OpCounts(**self.counts.as_dict())
+
+    # -- to implement ---------------------------------------------------------------------
+    def _reset(self) -> None:
+        pass
+
+    def _reveal(self, tasks: list[Task]) -> None:
+        pass
+
+    def _act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _observe(self, obs, actions, rewards, next_obs, terminated, truncated, active) -> None:
+        pass
+
+    def _end_episode(self, mask: np.ndarray) -> None:
+        pass
+
+
+def argmax_random_ties(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Row-wise argmax of a ``(B, n)`` array, ties broken uniformly at random."""
+    noise = rng.random(values.shape)
+    best = values >= values.max(axis=1, keepdims=True) - 1e-12
+    return np.argmax(np.where(best, noise, -1.0), axis=1)
