@@ -24,6 +24,8 @@ from metaplastic.params import Param
 from metaplastic.vector import SingleLaneAgent
 
 _B = "metaplastic.baselines."
+#: The key of ``implementations`` that serves every task family.
+ANY_FAMILY = "*"
 
 
 class BaselineLearner(BaseLearner):
@@ -35,12 +37,15 @@ class BaselineLearner(BaseLearner):
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        cls.capabilities = Capabilities(families=tuple(cls.implementations), privileged=cls.privileged)
+        families = () if ANY_FAMILY in cls.implementations else tuple(cls.implementations)
+        cls.capabilities = Capabilities(families=families, privileged=cls.privileged)
         cls.config_params = (SEED_PARAM, *cls.params)
 
     def policy_class(self, tasks: TaskDistribution) -> type:
         family = getattr(tasks, "name", None)
-        if family not in self.implementations:
+        if ANY_FAMILY in self.implementations:
+            family = ANY_FAMILY
+        elif family not in self.implementations:
             raise ConfigError(
                 f"backend {self.name!r} does not apply to task family {family!r}; it applies to {', '.join(self.implementations)}"
             )
@@ -55,13 +60,16 @@ class BaselineLearner(BaseLearner):
         return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)
 
 
-_EPSILON = Param("epsilon", float, 0.1, "probability of a uniformly random action", low=0.0, high=1.0)
+_EPSILON = Param("epsilon", float, 0.05, "probability of a uniformly random action", low=0.0, high=1.0)
+_TIES = Param("ties", str, "first", "bandits: ties between equal arms go to the lowest index (first, as RL² Table 1) "
+              "or a random one (random)", choices=("first", "random"))
 
 
 class Greedy(BaselineLearner):
     """Greedy on posterior means: Beta(1,1) pseudo-counts (bandits), the mean MDP (mdp)."""
 
     name = "greedy"
+    params = (_TIES,)
     implementations = {"bandits": _B + "bandit_index:GreedyPolicy", "mdp": _B + "mdp_planners:GreedyMDPPolicy"}
 
 
@@ -69,7 +77,7 @@ class EpsGreedy(BaselineLearner):
     """Greedy, but a uniformly random action with probability epsilon."""
 
     name = "eps-greedy"
-    params = (_EPSILON,)
+    params = (_EPSILON, _TIES)
     implementations = {"bandits": _B + "bandit_index:EpsGreedyPolicy", "mdp": _B + "mdp_planners:EpsGreedyMDPPolicy"}
 
 
@@ -77,7 +85,7 @@ class UCB1(BaselineLearner):
     """UCB1 on Beta(1,1) pseudo-counts: mean + c * sqrt(2 ln t / n_i)."""
 
     name = "ucb1"
-    params = (Param("c", float, 0.2, "exploration coefficient (RL² tuned c≈0.2)", low=0.0),)
+    params = (Param("c", float, 0.2, "exploration coefficient (RL² tuned c≈0.2)", low=0.0), _TIES)
     implementations = {"bandits": _B + "bandit_index:UCB1Policy"}
 
 
@@ -92,7 +100,7 @@ class Gittins(BaselineLearner):
     """Gittins index policy, the index computed by calibration and cached on disk."""
 
     name = "gittins"
-    params = (Param("discount", float, 0.98, "discount of the Gittins index", low=0.0, high=0.9999, low_exclusive=True),)
+    params = (Param("discount", float, 0.98, "discount of the Gittins index", low=0.0, high=0.995, low_exclusive=True), _TIES)
     implementations = {"bandits": _B + "bandit_index:GittinsPolicy"}
 
 

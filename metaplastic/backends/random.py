@@ -11,24 +11,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
-from metaplastic.backends.base import BaseAgent, BaseLearner
-from metaplastic.core import Agent, Capabilities, TaskDistribution
+from metaplastic.backends.baselines import ANY_FAMILY, BaselineLearner
 
 
-class RandomAgent(BaseAgent):
-    """Samples its action space; reads nothing and adapts to nothing."""
-
-    def _act(self, obs: Any) -> Any:
-        return self.action_space.sample()
-
-
-class RandomLearner(BaseLearner):
+class RandomLearner(BaselineLearner):
     """Uniform random actions over any action space (the score's zero point)."""
 
     name = "random"
-    capabilities = Capabilities()
-
-    def agent(self, tasks: TaskDistribution) -> Agent:
-        return RandomAgent(tasks.observation_space, tasks.action_space)
+    implementations = {ANY_FAMILY: "metaplastic.baselines.random_policy:RandomPolicy"}
