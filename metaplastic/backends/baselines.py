@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
 from typing import Any, ClassVar, Mapping
 
 from metaplastic.backends.base import SEED_PARAM, BaseLearner

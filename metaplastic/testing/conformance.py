@@ -4,7 +4,8 @@ Subclass it in a test file and provide a ``learner`` fixture; optionally overrid
 ``tasks`` (default: a small ``bandits`` family) and ``meta_train_budget``.
 
 * A backend that cannot be used here (missing extra) is skipped, unless its name is in
-  ``METAPLASTIC_REQUIRE_BACKENDS=a,b``, which turns that into a failure.
+  ``METAPLASTIC_REQUIRE_BACKENDS=a,b``, which turns that into a failure (done by the
+  pytest plugin :mod:`metaplastic.testing.plugin`, loaded automatically).
 * ``NotImplementedError`` raised by the backend becomes an xfail carrying its reason.
 * Which checks apply is decided from ``learner.capabilities``, never from names.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 from typing import Any, Callable
 
 import numpy as np
@@ -23,11 +23,7 @@ from gymnasium import spaces
 
 import metaplastic
 from metaplastic.core import Agent, Capabilities, MetaLearner, OpCounts, Transition
-from metaplastic.errors import BackendUnavailable
 from metaplastic.stats import sem
-
-REQUIRE_ENV = "METAPLASTIC_REQUIRE_BACKENDS"
-
 
 def _xfail_not_implemented(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
@@ -116,15 +112,7 @@ class LearnerConformance:
         return "20s"
 
     @pytest.fixture
-    def subject(self, request: pytest.FixtureRequest, tasks: Any) -> MetaLearner:
-        try:
-            learner = request.getfixturevalue("learner")
-        except BackendUnavailable as exc:
-            required = {n.strip() for n in os.environ.get(REQUIRE_ENV, "").split(",") if n.strip()}
-            name = exc.name or ""
-            if required and (name in required or "all" in required):
-                pytest.fail(f"required backend unavailable: {exc}")
-            pytest.skip(f"backend unavailable: {exc}")
+    def subject(self, learner: MetaLearner, tasks: Any) -> MetaLearner:
         caps = getattr(learner, "capabilities", None)
         if isinstance(caps, Capabilities) and not caps.applies_to(tasks.name):
             pytest.skip(f"{learner.name} does not apply to {tasks.name}; override the `tasks` fixture")
