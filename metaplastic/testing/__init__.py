@@ -12,5 +12,6 @@ Example (a plugin's test file)::
 """
 
 from metaplastic.testing.conformance import LearnerConformance, play_trial
+from metaplastic.testing.tasks import TaskFamilyConformance
 
-__all__ = ["LearnerConformance", "play_trial"]
+__all__ = ["LearnerConformance", "TaskFamilyConformance", "play_trial"]

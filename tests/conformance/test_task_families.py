@@ -1,0 +1,20 @@
+"""The kit's task checks on every built-in task family."""
+
+import pytest
+
+import metaplastic
+from metaplastic.registry import TASKS
+from metaplastic.testing import TaskFamilyConformance
+
+SMALL = {"bandits": "bandits:k=3,n=5"}
+
+
+@pytest.fixture(params=[n for n in TASKS.names() if TASKS.info(n).distribution == "metaplastic"])
+def family(request):
+    return request.param
+
+
+class TestBuiltinFamilies(TaskFamilyConformance):
+    @pytest.fixture
+    def tasks(self, family):
+        return metaplastic.make_tasks(SMALL.get(family, family))
