@@ -96,6 +96,7 @@ def tasks_cmd(as_json: bool) -> None:
     if as_json:
         _echo_json({"tasks": rows})
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
@@ -105,10 +106,10 @@ def tasks_cmd(as_json: bool) -> None:
         for col in ("parameter", "default", "allowed", "meaning"):
             table.add_column(col)
         for p in d.get("params", []):
-            table.add_row(p["name"], str(p["default"]), p["range"], p["doc"])
+            table.add_row(p["name"], escape(str(p["default"])), escape(p["range"]), escape(p["doc"]))
         console.print(table)
         for split, text in d.get("splits", {}).items():
-            console.print(f"  split [bold]{split}[/bold]: {text}")
+            console.print(f"  split [bold]{split}[/bold]: {escape(text)}")
         console.print(f"  spec example: {d['name']}:" + ",".join(f"{p['name']}={p['default']}" for p in d.get("params", [])[:2]))
 
 

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
@@ -77,16 +77,34 @@ def _unbatch(a: Any) -> Any:
 
 def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_seeds: np.ndarray, env_seed: int,
                       reveal: list[Any] | None = None) -> np.ndarray:
-    """Play one trial of ``episodes`` episodes in every lane of ``venv``; return the
-    ``(lanes, episodes)`` returns. Handles same-step and next-step autoreset, and lanes
-    whose episodes end at different times. ``reveal`` gives an oracle its tasks."""
-    n = venv.num_envs
-    mode = venv.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
-    if mode == AutoresetMode.DISABLED:
-        raise MetaplasticError("a batched env for evaluation must autoreset (same-step or next-step)")
+    """Play one trial of ``episodes`` episodes in every lane of ``venv`` with a
+    :class:`VectorAgent`; return the ``(lanes, episodes)`` returns. ``reveal`` gives an
+    oracle its tasks."""
     agent.reset(agent_seeds)
     if reveal is not None:
         agent.reveal_tasks(reveal)
+    return drive_trials(venv, episodes, env_seed=env_seed, act=agent.act, observe=agent.observe,
+                        end_episode=agent.end_episode)
+
+
+def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.ndarray, np.ndarray], Any],
+                 observe: Callable[..., None] | None = None,
+                 end_episode: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
+    """The batched trial loop shared by evaluation and training.
+
+    Steps every lane of ``venv`` until each has played ``episodes`` episodes; returns the
+    ``(lanes, episodes)`` returns. Handles same-step and next-step autoreset, and lanes
+    whose episodes end at different times: ``act(obs, decide)`` gets the mask of lanes
+    whose step is a real decision (others are finished, or being reset by a next-step
+    autoreset, and their actions are ignored); ``observe(obs, actions, rewards, next_obs,
+    terminated, truncated, decide)`` follows each step (``next_obs`` is the final
+    observation of an episode that just ended); ``end_episode(mask)`` marks the lanes
+    whose episode ended.
+    """
+    n = venv.num_envs
+    mode = venv.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+    if mode == AutoresetMode.DISABLED:
+        raise MetaplasticError("a batched env for trials must autoreset (same-step or next-step)")
     obs, _ = venv.reset(seed=int(env_seed))
     returns = np.zeros((n, episodes), dtype=np.float64)
     ep_return = np.zeros(n, dtype=np.float64)
@@ -96,15 +114,17 @@ def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_see
     rows = np.arange(n)
     while (ep_count < episodes).any():
         decide = (ep_count < episodes) & ~pending_reset
-        actions = agent.act(obs, decide)
+        actions = act(obs, decide)
         next_obs, rewards, term, trunc, infos = venv.step(actions)
         rewards = np.asarray(rewards, dtype=np.float64)
-        done = (np.asarray(term) | np.asarray(trunc)) & decide
+        term, trunc = np.asarray(term, dtype=bool), np.asarray(trunc, dtype=bool)
+        done = (term | trunc) & decide
         final_obs = next_obs
         if mode == AutoresetMode.SAME_STEP and done.any() and "final_obs" in infos:
             final_obs = np.array(next_obs, copy=True)
             final_obs[done] = np.stack([infos["final_obs"][i] for i in rows[done]])
-        agent.observe(obs, actions, rewards, final_obs, np.asarray(term), np.asarray(trunc), decide)
+        if observe is not None:
+            observe(obs, actions, rewards, final_obs, term, trunc, decide)
         ep_return[decide] += rewards[decide]
         ep_steps[decide] += 1
         if done.any():
@@ -113,7 +133,8 @@ def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_see
             ep_return[idx] = 0.0
             ep_steps[idx] = 0
             ep_count[idx] += 1
-            agent.end_episode(done)
+            if end_episode is not None:
+                end_episode(done)
         if ep_steps.max(initial=0) > MAX_STEPS_PER_EPISODE:
             raise MetaplasticError(f"an episode ran {MAX_STEPS_PER_EPISODE} steps without ending; the task family must truncate")
         if mode == AutoresetMode.NEXT_STEP:

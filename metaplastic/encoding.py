@@ -1,0 +1,70 @@
+"""The input of a meta-RL policy, as RL² defines it (Duan et al. 2016): the observation,
+the previous action, the previous reward and an episode-boundary flag, concatenated into
+one float vector. numpy only, so every backend (torch, snntorch, numba) shares it.
+
+Discrete spaces are one-hot; Box spaces are flattened as they are.
+
+Example:
+    >>> from gymnasium import spaces
+    >>> import numpy as np
+    >>> enc = TrialInputEncoder(spaces.Discrete(3), spaces.Discrete(2))
+    >>> enc.size
+    7
+    >>> enc.encode(np.array([1]), np.array([0]), np.array([1.0]), np.array([True])).tolist()
+    [[0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from metaplastic.errors import ConfigError
+
+
+def space_width(space: spaces.Space) -> int:
+    """How many floats encode one element of ``space``."""
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.Box):
+        return int(np.prod(space.shape))
+    raise ConfigError(f"spaces of type {type(space).__name__} are not supported yet; use Discrete or Box")
+
+
+def encode_space(space: spaces.Space, x: Any, batch: int) -> np.ndarray:
+    """Encode a batch of elements of ``space`` as a ``(batch, width)`` float32 array."""
+    if isinstance(space, spaces.Discrete):
+        idx = np.asarray(x, dtype=np.int64).reshape(batch) - int(space.start)
+        out = np.zeros((batch, int(space.n)), dtype=np.float32)
+        out[np.arange(batch), idx] = 1.0
+        return out
+    return np.asarray(x, dtype=np.float32).reshape(batch, -1)
+
+
+class TrialInputEncoder:
+    """Builds ``[obs, previous action, previous reward, boundary flag]`` per lane.
+
+    At the first step of a trial the previous action is all zeros and the reward 0.
+    ``boundary`` is 1 on the first step of every episode (RL²'s termination flag).
+    """
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space):
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.obs_width = space_width(observation_space)
+        self.act_width = space_width(action_space)
+        self.size = self.obs_width + self.act_width + 2
+
+    def encode(self, obs: Any, prev_action: Any | None, prev_reward: Any, boundary: Any) -> np.ndarray:
+        """``(B, size)`` float32 inputs; ``prev_action=None`` (trial start) encodes zeros."""
+        b = int(np.shape(prev_reward)[0])
+        parts = [encode_space(self.observation_space, obs, b)]
+        if prev_action is None:
+            parts.append(np.zeros((b, self.act_width), dtype=np.float32))
+        else:
+            parts.append(encode_space(self.action_space, prev_action, b))
+        parts.append(np.asarray(prev_reward, dtype=np.float32).reshape(b, 1))
+        parts.append(np.asarray(boundary, dtype=np.float32).reshape(b, 1))
+        return np.concatenate(parts, axis=1)
