@@ -53,9 +53,9 @@ class Budget:
                 return cls(updates=int(m.group(1)))
         raise ConfigError(f"budget {value!r} is neither a time (90s, 10m, 1.5h) nor a number of updates (500, 500-updates)")
 
-    def clock(self) -> "BudgetClock":
-        """Start counting against this budget."""
-        return BudgetClock(self)
+    def clock(self, *, updates_done: int = 0, seconds_done: float = 0.0) -> "BudgetClock":
+        """Start counting against this budget (``*_done``: what a resumed run already spent)."""
+        return BudgetClock(self, updates_done=updates_done, seconds_done=seconds_done)
 
     def __str__(self) -> str:
         parts = []

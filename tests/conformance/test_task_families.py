@@ -14,6 +14,7 @@ def family(request):
     return request.param
 
 
+@pytest.mark.filterwarnings("ignore:.*infinity")  # CartPole's own unbounded velocity space
 class TestBuiltinFamilies(TaskFamilyConformance):
     @pytest.fixture
     def tasks(self, family):
