@@ -133,15 +133,25 @@ def _write_out(out: Path | None, obj: Any) -> None:
 
 
 @cli.command("evaluate")
-@click.option("--backend", required=True, help="Backend or family name (see `metaplastic backends`).")
-@click.option("--tasks", "tasks_spec", required=True, help="Task spec, e.g. bandits:k=5,n=10 (see `metaplastic tasks`).")
+@click.option("--backend", default=None, help="Backend or family name (see `metaplastic backends`).")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), default=None,
+              help="A trained run directory (from `metaplastic train`) instead of --backend.")
+@click.option("--tasks", "tasks_spec", default=None,
+              help="Task spec, e.g. bandits:k=5,n=10 (see `metaplastic tasks`); with --run, defaults to the run's tasks.")
 @_eval_options
-def evaluate_cmd(backend: str, tasks_spec: str, split: str, n_tasks: int, episodes: int | None, seed: int,
-                 out: Path | None, as_json: bool) -> None:
-    """Evaluate a backend on fresh tasks: trial return, 95% interval, adaptation curve."""
+def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | None, split: str, n_tasks: int,
+                 episodes: int | None, seed: int, out: Path | None, as_json: bool) -> None:
+    """Evaluate a backend, or a trained run, on fresh tasks: trial return, 95% interval,
+    adaptation curve."""
     import metaplastic
 
-    learner = metaplastic.make(backend)
+    if (backend is None) == (run_dir is None):
+        raise click.UsageError("give exactly one of --backend NAME or --run RUN")
+    learner = metaplastic.make(backend) if backend is not None else metaplastic.load(run_dir)
+    if tasks_spec is None:
+        tasks_spec = getattr(learner, "tasks_spec", None)
+        if tasks_spec is None:
+            raise click.UsageError("--tasks is required (the run does not say which tasks it was trained on)")
     tasks = metaplastic.make_tasks(tasks_spec)
     res = metaplastic.evaluate(learner, tasks, n_tasks=n_tasks, episodes=episodes, split=split, seed=seed,
                                progress=not as_json)
@@ -183,6 +193,72 @@ def compare_cmd(names: str | None, tasks_spec: str, split: str, n_tasks: int, ep
         _echo_json({"results": summaries})
     else:
         _print_results(summaries)
+
+
+@cli.command("train")
+@click.option("--backend", required=True, help="Backend or family name with meta-training (see `metaplastic backends`).")
+@click.option("--algo", default=None, help="Algorithm, e.g. rl2 (see the backend's capabilities).")
+@click.option("--tasks", "tasks_spec", required=True, help="Training task spec, e.g. bandits:k=5,n=10.")
+@click.option("--budget", required=True, help="Wall time (90s, 10m, 1.5h) or updates (500, 500-updates).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory; rerunning on it resumes from its last checkpoint.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Backend config, e.g. --set hidden=64 (repeatable).")
+@click.option("--checkpoint-every", type=click.FloatRange(min=1.0), default=30.0, show_default=True,
+              help="Seconds between checkpoints.")
+def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed: int, out: Path,
+              settings: tuple[str, ...], checkpoint_every: float) -> None:
+    """Meta-train a backend; writes config.json, metrics.jsonl and checkpoints into --out."""
+    import metaplastic
+    from metaplastic.budget import Budget
+    from metaplastic.registry import BACKENDS
+    from metaplastic.training_run import MetricsWriter, TrainingRun
+
+    config: dict[str, Any] = {}
+    for item in settings:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise click.UsageError(f"--set {item!r} is not KEY=VALUE")
+        config[key.strip()] = value.strip()
+    if algo is not None:
+        config["algo"] = algo
+    Budget.parse(budget)  # fail before anything is written
+    tasks = metaplastic.make_tasks(tasks_spec)
+    name = BACKENDS.resolve(backend)
+    request = {"backend": name, "tasks": tasks.spec if hasattr(tasks, "spec") else tasks_spec, "seed": seed,
+               "config": config}
+    run = TrainingRun(out)
+    fresh = metaplastic.make(name, seed=seed, **config)
+    if not fresh.capabilities.meta_train:
+        raise MetaplasticError(f"backend {name!r} has no meta-training (capabilities.meta_train is False)")
+    if run.exists():
+        run.check_same(request)
+        if run.has_checkpoint():
+            learner = metaplastic.load(out)
+            done = int(getattr(learner, "progress", {}).get("updates", 0))
+            run.trim_metrics(done)
+            click.echo(f"resuming {out} from update {done}", err=True)
+        else:
+            learner = fresh
+            run.trim_metrics(0)
+    else:
+        run.start(request)
+        learner = fresh
+    writer = MetricsWriter(run, learner, every_s=checkpoint_every)
+    try:
+        learner.meta_train(tasks, budget=budget, seed=seed, callback=writer)
+    except KeyboardInterrupt:
+        writer.checkpoint()
+        writer.close()
+        click.echo(f"interrupted; checkpoint saved in {out} (rerun the same command to resume)", err=True)
+        sys.exit(130)
+    writer.checkpoint()
+    writer.close()
+    last = writer.last
+    click.echo(f"trained {name} on {request['tasks']}: {last.get('update', '?')} updates, "
+               f"{last.get('elapsed_s', 0):.0f} s, last trial return {last.get('trial_return', float('nan')):.3f}; "
+               f"run saved in {out}")
 
 
 def _print_results(summaries: Sequence[dict[str, Any]]) -> None:

@@ -57,14 +57,21 @@ class TrialInputEncoder:
         self.act_width = space_width(action_space)
         self.size = self.obs_width + self.act_width + 2
 
+    def encode_action(self, actions: Any) -> np.ndarray:
+        """``(B, act_width)`` encoding of a batch of actions (one-hot for Discrete)."""
+        return encode_space(self.action_space, actions, int(np.shape(actions)[0]))
+
+    def assemble(self, obs: Any, prev_action_enc: np.ndarray, prev_reward: Any, boundary: Any) -> np.ndarray:
+        """Like :meth:`encode`, with the previous actions already encoded."""
+        b = prev_action_enc.shape[0]
+        return np.concatenate(
+            [encode_space(self.observation_space, obs, b), prev_action_enc.astype(np.float32, copy=False),
+             np.asarray(prev_reward, dtype=np.float32).reshape(b, 1), np.asarray(boundary, dtype=np.float32).reshape(b, 1)],
+            axis=1,
+        )
+
     def encode(self, obs: Any, prev_action: Any | None, prev_reward: Any, boundary: Any) -> np.ndarray:
         """``(B, size)`` float32 inputs; ``prev_action=None`` (trial start) encodes zeros."""
         b = int(np.shape(prev_reward)[0])
-        parts = [encode_space(self.observation_space, obs, b)]
-        if prev_action is None:
-            parts.append(np.zeros((b, self.act_width), dtype=np.float32))
-        else:
-            parts.append(encode_space(self.action_space, prev_action, b))
-        parts.append(np.asarray(prev_reward, dtype=np.float32).reshape(b, 1))
-        parts.append(np.asarray(boundary, dtype=np.float32).reshape(b, 1))
-        return np.concatenate(parts, axis=1)
+        enc = np.zeros((b, self.act_width), dtype=np.float32) if prev_action is None else self.encode_action(prev_action)
+        return self.assemble(obs, enc, prev_reward, boundary)

@@ -201,7 +201,7 @@ def evaluate(
         returns=returns,
         ops=total,
         wall_time_s=wall,
-        extra={"vectorized": use_vector},
+        extra={"vectorized": use_vector, "device": str(getattr(learner, "device", "cpu"))},
     )
 
 

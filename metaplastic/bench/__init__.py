@@ -1,0 +1,1 @@
+"""Measurement: operation counting, hardware energy profiles, meters, reports and plots."""

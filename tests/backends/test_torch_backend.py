@@ -1,0 +1,125 @@
+"""The dense torch backend: conformance (with a short RL² meta-training), op counts from
+layer shapes, checkpoints, devices."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import metaplastic
+from metaplastic.errors import ConfigError, RunDirError
+from metaplastic.testing import LearnerConformance
+
+torch = pytest.importorskip("torch", reason="the torch backend needs the 'torch' extra")
+
+
+class TestTorchRL2(LearnerConformance):
+    @pytest.fixture
+    def learner(self):
+        return metaplastic.make("torch", algo="rl2", hidden=32, batch_tasks=128, seed=0)
+
+    @pytest.fixture
+    def meta_train_budget(self):
+        return 600  # updates: about 7 s on 2 cores, trial return ~4.7 against random's 4.0
+
+
+def test_macs_per_decision_come_from_layer_shapes():
+    tasks = metaplastic.make_tasks("bandits:k=5,n=10")
+    learner = metaplastic.make("torch", hidden=16)
+    res = metaplastic.evaluate(learner, tasks, n_tasks=3, seed=0)
+    inp = 1 + 5 + 2  # obs, one-hot previous action, previous reward, boundary flag
+    gru = 3 * (inp * 16 + 16 * 16) + 3 * 16
+    head = 16 * 5
+    assert res.ops.decisions == 30
+    assert res.ops.macs == 30 * (gru + head)
+    params = sum(p.numel() for p in learner.model.core.parameters()) + sum(p.numel() for p in learner.model.head.parameters())
+    assert res.ops.mem_bytes == 30 * (4 * params + 2 * 4 * 16)
+
+
+def test_training_improves_and_is_reproducible():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=8")
+    a = metaplastic.make("torch", hidden=16, batch_tasks=32, seed=1)
+    b = metaplastic.make("torch", hidden=16, batch_tasks=32, seed=1)
+    logs = [], []
+    a.meta_train(tasks, budget=5, seed=3, callback=logs[0].append, show_progress=False)
+    b.meta_train(tasks, budget=5, seed=3, callback=logs[1].append, show_progress=False)
+    assert [m["trial_return"] for m in logs[0]] == [m["trial_return"] for m in logs[1]]
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_resumed_training_equals_uninterrupted(tmp_path):
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    whole = metaplastic.make("torch", hidden=16, batch_tasks=16)
+    whole.meta_train(tasks, budget=6, seed=0, show_progress=False)
+    half = metaplastic.make("torch", hidden=16, batch_tasks=16)
+
+    class Stop(Exception):
+        pass
+
+    def interrupt(metrics):
+        if metrics["update"] == 3:
+            half.save(tmp_path / "run")  # what `metaplastic train` does at a checkpoint
+            raise Stop
+
+    with pytest.raises(Stop):
+        half.meta_train(tasks, budget=6, seed=0, callback=interrupt, show_progress=False)
+    resumed = metaplastic.load(tmp_path / "run")
+    assert resumed.progress["updates"] == 3
+    resumed.meta_train(tasks, budget=6, seed=0, show_progress=False)
+    for pa, pb in zip(whole.model.parameters(), resumed.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)
+
+
+def test_corrupt_and_foreign_checkpoints_get_clear_errors(tmp_path):
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    learner = metaplastic.make("torch", hidden=8, batch_tasks=8)
+    learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
+    learner.save(tmp_path / "run")
+    (tmp_path / "run" / "policy.pt").write_bytes(b"garbage")
+    with pytest.raises(RunDirError, match="corrupt or not a metaplastic checkpoint"):
+        metaplastic.load(tmp_path / "run")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("arbitrary code ran",))
+
+    (tmp_path / "run" / "policy.pt").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(RunDirError, match="corrupt or not a metaplastic checkpoint"):
+        metaplastic.load(tmp_path / "run")
+    torch.save({"core.weight": torch.zeros(2, 2)}, tmp_path / "run" / "policy.pt")
+    with pytest.raises(RunDirError, match="does not fit"):
+        metaplastic.load(tmp_path / "run")
+
+
+def test_learner_refuses_tasks_with_other_spaces():
+    learner = metaplastic.make("torch", hidden=8)
+    learner.agent(metaplastic.make_tasks("bandits:k=3"))
+    with pytest.raises(ConfigError, match="spaces differ"):
+        learner.agent(metaplastic.make_tasks("bandits:k=4"))
+
+
+def test_device_choice():
+    if torch.cuda.is_available():
+        assert metaplastic.make("torch", device="auto").device == "cuda"
+    else:
+        assert metaplastic.make("torch", device="auto").device == "cpu"
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            metaplastic.make("torch", device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_trains_and_acts_on_cuda():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    learner = metaplastic.make("torch", device="cuda", hidden=16, batch_tasks=32)
+    learner.meta_train(tasks, budget=3, seed=0, show_progress=False)
+    res = metaplastic.evaluate(learner, tasks, n_tasks=20, seed=0)
+    assert res.summary()["device"] == "cuda" and next(learner.model.parameters()).is_cuda
+
+
+def test_gaussian_head_for_continuous_actions():
+    tasks = metaplastic.make_tasks("nav2d:n=2,max_steps=10")
+    learner = metaplastic.make("torch", hidden=8, batch_tasks=4)
+    learner.meta_train(tasks, budget=2, seed=0, show_progress=False)
+    res = metaplastic.evaluate(learner, tasks, n_tasks=4, seed=0)
+    assert np.isfinite(res.return_mean)
