@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,9 +42,10 @@ class CategoricalHead(nn.Module):
         u = rng.random((p.shape[0], 1))
         return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
-    def log_prob(self, logp: torch.Tensor, actions: np.ndarray) -> torch.Tensor:
-        idx = torch.as_tensor(np.asarray(actions, dtype=np.int64), device=logp.device)
-        return logp.gather(1, idx[:, None])[:, 0]
+    def log_prob(self, logp: torch.Tensor, actions: Any) -> torch.Tensor:
+        idx = actions.long() if torch.is_tensor(actions) else torch.as_tensor(np.asarray(actions, dtype=np.int64))
+        idx = idx.to(logp.device).reshape(logp.shape[:-1])
+        return logp.gather(-1, idx[..., None])[..., 0]
 
     def entropy(self, logp: torch.Tensor) -> torch.Tensor:
         return -(logp.exp() * logp).sum(dim=-1)
@@ -53,33 +55,48 @@ class CategoricalHead(nn.Module):
 
 
 class GaussianHead(nn.Module):
-    """A diagonal Gaussian with a learned, state-independent log standard deviation;
-    actions are clipped to the space's bounds when sent to the env."""
+    """A diagonal Gaussian with a learned, state-independent log standard deviation
+    (initially half of the action range's half-width, so exploration fits the bounds).
 
-    def __init__(self, space: spaces.Box, features: int, init_log_std: float = -0.5):
+    ``forward`` returns ``[mean, log_std]`` per row, so the whole distribution is a
+    function of the parameters (as MAML's functional inner loop needs); actions are
+    clipped to the space's bounds when sent to the env.
+    """
+
+    def __init__(self, space: spaces.Box, features: int, init_log_std: float | None = None):
         super().__init__()
+        if init_log_std is None:  # half of the action range's half-width, where it is finite
+            half = (space.high - space.low).reshape(-1) / 2
+            init_log_std = float(np.log(0.5 * np.mean(half))) if np.all(np.isfinite(half)) else 0.0
         self.shape = space.shape
-        dim = int(np.prod(space.shape))
-        self.mean = nn.Linear(features, dim)
-        self.log_std = nn.Parameter(torch.full((dim,), float(init_log_std)))
+        self.dim = int(np.prod(space.shape))
+        self.mean = nn.Linear(features, self.dim)
+        with torch.no_grad():  # start near a zero-mean policy, not one that drives to a bound
+            self.mean.weight.mul_(0.01)
+            self.mean.bias.zero_()
+        self.log_std = nn.Parameter(torch.full((self.dim,), float(init_log_std)))
         self.low, self.high = space.low.reshape(-1), space.high.reshape(-1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.mean(h)
+        mean = self.mean(h)
+        return torch.cat([mean, self.log_std.expand_as(mean)], dim=-1)
 
-    def sample(self, mean: torch.Tensor, rng: np.random.Generator, greedy: bool = False) -> np.ndarray:
-        m = mean.detach().cpu().double().numpy()
+    def sample(self, params: torch.Tensor, rng: np.random.Generator, greedy: bool = False) -> np.ndarray:
+        p = params.detach().cpu().double().numpy()
+        mean, log_std = p[:, : self.dim], p[:, self.dim :]
         if greedy:
-            return m
-        return m + np.exp(self.log_std.detach().cpu().double().numpy()) * rng.standard_normal(m.shape)
+            return mean
+        return mean + np.exp(log_std) * rng.standard_normal(mean.shape)
 
-    def log_prob(self, mean: torch.Tensor, actions: np.ndarray) -> torch.Tensor:
-        a = torch.as_tensor(np.asarray(actions), dtype=mean.dtype, device=mean.device)
-        z = (a - mean) / self.log_std.exp()
-        return (-0.5 * z.pow(2) - self.log_std - 0.5 * math.log(2 * math.pi)).sum(dim=-1)
+    def log_prob(self, params: torch.Tensor, actions: Any) -> torch.Tensor:
+        mean, log_std = params[..., : self.dim], params[..., self.dim :]
+        a = torch.as_tensor(np.asarray(actions) if not torch.is_tensor(actions) else actions, dtype=mean.dtype,
+                            device=mean.device).reshape(mean.shape)
+        z = (a - mean) / log_std.exp()
+        return (-0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(dim=-1)
 
-    def entropy(self, mean: torch.Tensor) -> torch.Tensor:
-        return (self.log_std + 0.5 * math.log(2 * math.pi * math.e)).sum().expand(mean.shape[0])
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        return (params[..., self.dim :] + 0.5 * math.log(2 * math.pi * math.e)).sum(dim=-1)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
         a = np.clip(np.asarray(actions), self.low, self.high)
