@@ -32,7 +32,8 @@ def _echo_json(obj: Any) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(soft_wrap=False)
+    # a pipe or a log file gets a fixed, wide table instead of rich's 80-column default
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
