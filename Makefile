@@ -12,7 +12,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[dev,torch]'
+	$(PIP) -e '.[dev,torch,snn]'
 	touch $(STAMP)
 
 ## the main job: reference backends side by side on the RL² bandit task (k=5, n=10)

@@ -62,12 +62,12 @@ class GRUActorCritic(nn.Module):
             return torch.where(m, new, old)
         return tuple(torch.where(m, n, o) for n, o in zip(new, old))
 
-    def step_ops(self, lanes: int) -> OpCounts:
+    def step_ops(self, active: np.ndarray) -> OpCounts:
         """Ops of one decision: the recurrent core and the action head (the value head is
         training-only and not run by agents)."""
         head_layers = [m for m in self.head.modules() if isinstance(m, nn.Linear)]
         state_floats = self.hidden * (1 if self.cell_type == "gru" else 2)
-        return step_ops([self.core, *head_layers], lanes, state_bytes=4 * state_floats)
+        return step_ops([self.core, *head_layers], int(np.sum(active)), state_bytes=4 * state_floats)
 
 
 class RL2VectorAgent:
@@ -98,9 +98,8 @@ class RL2VectorAgent:
         active = np.asarray(active, dtype=bool)
         with torch.no_grad():
             params, _ = self.lanes.step(np.asarray(obs), active)
-        n = int(active.sum())
-        self.counts = self.counts + self.policy.step_ops(n)
-        self.counts.decisions += n
+        self.counts = self.counts + self.policy.step_ops(active)
+        self.counts.decisions += int(active.sum())
         self._last = self.policy.head.to_env(self.policy.head.sample(params, self.rng, greedy=self.greedy))
         return self._last
 

@@ -20,28 +20,23 @@ class RL2Algorithm:
         self.learner = learner
         self.config = learner.config
 
-    def build(self, tasks: Any) -> GRUActorCritic:
+    def make_model(self, tasks: Any) -> torch.nn.Module:
+        """A new (unseeded) policy for ``tasks``' spaces; subclasses swap the network."""
         enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
-        torch.manual_seed(self.config["seed"])
-        model = GRUActorCritic(enc.size, tasks.action_space, hidden=self.config["hidden"], cell=self.config["cell"])
-        return model.to(self.learner.device)
+        return GRUActorCritic(enc.size, tasks.action_space, hidden=self.config["hidden"], cell=self.config["cell"])
 
-    def check_compatible(self, model: GRUActorCritic, tasks: Any) -> None:
-        enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
-        if model.core.input_size != enc.size or self.build_head_size(tasks) != self.head_size(model):
+    def build(self, tasks: Any) -> torch.nn.Module:
+        torch.manual_seed(self.config["seed"])
+        return self.make_model(tasks).to(self.learner.device)
+
+    def check_compatible(self, model: torch.nn.Module, tasks: Any) -> None:
+        with torch.random.fork_rng(devices=[]):
+            other = self.make_model(tasks)
+        if [p.shape for p in other.parameters()] != [p.shape for p in model.parameters()]:
             raise ConfigError(
                 f"this learner was built for {self.learner.tasks_spec}, whose observation/action spaces differ "
                 f"from {getattr(tasks, 'spec', tasks)}; make a new learner for that family"
             )
-
-    @staticmethod
-    def head_size(model: GRUActorCritic) -> int:
-        return sum(p.numel() for p in model.head.parameters())
-
-    def build_head_size(self, tasks: Any) -> int:
-        from metaplastic.training.heads import make_head
-
-        return sum(p.numel() for p in make_head(tasks.action_space, self.config["hidden"]).parameters())
 
     def train(self, tasks: Any, *, budget: Any, seed: int, callback: Callable[..., Any] | None,
               show_progress: bool) -> dict[str, Any]:

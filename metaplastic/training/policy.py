@@ -26,9 +26,9 @@ class RecurrentPolicy(Protocol):
     ``head`` is an action head from :mod:`metaplastic.training.heads`. ``step`` maps a
     ``(B, input_size)`` input and the state to the head's distribution parameters, a
     ``(B,)`` value and the next state. ``select_state`` keeps the old state where
-    ``mask`` is false (lanes that did not decide). ``step_ops`` counts what one step
-    executes for ``lanes`` lanes (after the step, for spiking networks whose cost depends
-    on activity).
+    ``mask`` is false (lanes that did not decide). ``step_ops(active)`` counts what
+    the last step executed in the lanes where ``active`` is true (called after the step,
+    so a spiking network can count the spikes it actually delivered).
     """
 
     head: Any
@@ -39,6 +39,6 @@ class RecurrentPolicy(Protocol):
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any: ...
 
-    def step_ops(self, lanes: int) -> OpCounts: ...
+    def step_ops(self, active: Any) -> OpCounts: ...
 
     def parameters(self) -> Any: ...

@@ -1,0 +1,54 @@
+"""The ``snntorch`` backend: spiking meta-RL policies trained with surrogate gradients
+through the shared RL² loop (:mod:`metaplastic.training`). Algorithm ``rl2``: a recurrent
+CUBA-LIF network whose adaptation lives in its membrane and synaptic state
+(:mod:`metaplastic.spiking.snn_policy`). Run directories, checkpoints, resume and
+evaluation are the ``torch`` backend's.
+
+Example:
+    >>> import metaplastic
+    >>> learner = metaplastic.make("snntorch", hidden=16, batch_tasks=8)
+    >>> learner.capabilities.spiking
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metaplastic.backends.base import SEED_PARAM
+from metaplastic.backends.torch import DEVICE_PARAM, RL2_PARAMS, TorchLearner
+from metaplastic.core import Capabilities
+from metaplastic.params import Param
+
+SNN_PARAMS = (
+    Param("substeps", int, 1, "network time steps per decision", low=1, high=1000),
+    Param("slope", float, 25.0, "slope of the fast-sigmoid surrogate gradient", low=0.0, low_exclusive=True),
+)
+
+
+class SnnTorchLearner(TorchLearner):
+    """Spiking RL² (CUBA-LIF, surrogate gradients) with snntorch."""
+
+    name = "snntorch"
+    capabilities = Capabilities(meta_train=True, algorithms=("rl2",), spiking=True, devices=("cpu", "cuda"))
+    config_params = (
+        SEED_PARAM,
+        Param("algo", str, "rl2", "meta-RL algorithm (rl2-plastic: planned, not implemented yet)", choices=("rl2", "rl2-plastic")),
+        DEVICE_PARAM,
+        *(p for p in RL2_PARAMS if p.name != "cell"),
+        *SNN_PARAMS,
+    )
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        import importlib.util
+
+        missing = [m for m in ("torch", "snntorch") if importlib.util.find_spec(m) is None]
+        return f"needs {', '.join(missing)}; install with: pip install 'metaplastic[snn]'" if missing else None
+
+    def _algorithm(self) -> Any:
+        if self.config["algo"] == "rl2-plastic":
+            raise NotImplementedError("algo='rl2-plastic' (three-factor plasticity) is not implemented yet (issue 5)")
+        from metaplastic.spiking.rl2_algorithm import SpikingRL2Algorithm
+
+        return SpikingRL2Algorithm(self)

@@ -1,0 +1,117 @@
+"""A recurrent spiking actor-critic for RL², trained with surrogate gradients (snntorch).
+
+Neurons follow Loihi 2's CUBA-LIF (Lava's ``LIF``) per time step::
+
+    u[t] = (1-du) u[t-1] + a_in[t]                     synaptic current
+    v[t] = (1-dv) v[t-1] + u[t]                        membrane voltage
+    s[t] = v[t] > vth ;  v[t] <- 0 where s[t]          spike, reset to zero at once
+    a_in[t] = W_in x + W_rec s[t-1]                    recurrent spikes arrive one step later
+
+implemented by ``snntorch.Synaptic`` with ``reset_mechanism="zero"`` and
+``reset_delay=False`` (snntorch's default delays the reset by a step; Lava does not), and
+a fast-sigmoid surrogate gradient. The observation vector ``x`` (RL²'s trial input) is a
+graded current held for the ``substeps`` time steps of a decision. The non-spiking
+readout filters the spikes, ``z[t] = (1-d_out) z[t-1] + s[t]``, and the action head and
+the (training-only) value head read ``z`` after the decision's last sub-step. Decays are
+learned per neuron (through a sigmoid) along with the weights.
+
+Example:
+    >>> import torch
+    >>> from gymnasium import spaces
+    >>> pol = SpikingActorCritic(input_size=9, action_space=spaces.Discrete(5), neurons=16)
+    >>> params, value, state = pol.step(torch.zeros(3, 9), pol.initial_state(3))
+    >>> params.shape, value.shape
+    (torch.Size([3, 5]), torch.Size([3]))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import snntorch as snn
+import torch
+from snntorch import surrogate
+from torch import nn
+
+from metaplastic.core import OpCounts
+from metaplastic.training.heads import make_head
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+class SpikingActorCritic(nn.Module):
+    """CUBA-LIF recurrent spiking network with a leaky readout (a
+    :class:`~metaplastic.training.policy.RecurrentPolicy`)."""
+
+    def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 1,
+                 du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0):
+        super().__init__()
+        self.neurons, self.substeps, self.input_size = int(neurons), int(substeps), int(input_size)
+        self.w_in = nn.Linear(input_size, neurons, bias=False)
+        self.w_rec = nn.Linear(neurons, neurons, bias=False)
+        with torch.no_grad():
+            self.w_in.weight.mul_(2.0)
+            self.w_rec.weight.mul_(0.5)
+        self.du_logit = nn.Parameter(torch.full((neurons,), _logit(du)))
+        self.dv_logit = nn.Parameter(torch.full((neurons,), _logit(dv)))
+        self.dout_logit = nn.Parameter(torch.full((neurons,), _logit(d_out)))
+        self.vth = float(vth)
+        self.lif = snn.Synaptic(alpha=1.0 - du, beta=1.0 - dv, threshold=vth, spike_grad=surrogate.fast_sigmoid(slope=slope),
+                                reset_mechanism="zero", reset_delay=False, init_hidden=False)
+        self.head = make_head(action_space, neurons)
+        self.value = nn.Linear(neurons, 1)
+        self._spikes = torch.zeros(0)
+
+    def decays(self) -> dict[str, torch.Tensor]:
+        """The per-neuron decays ``du``, ``dv``, ``d_out`` in (0, 1)."""
+        return {"du": torch.sigmoid(self.du_logit), "dv": torch.sigmoid(self.dv_logit), "d_out": torch.sigmoid(self.dout_logit)}
+
+    def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
+        z = torch.zeros(batch, self.neurons, device=self.value.weight.device)
+        return (z, z.clone(), z.clone(), z.clone())  # u, v, s, readout trace
+
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        u, v, s, z = state
+        d = self.decays()
+        self.lif.alpha = 1.0 - d["du"]
+        self.lif.beta = 1.0 - d["dv"]
+        drive = self.w_in(x)
+        spikes = torch.zeros_like(u)
+        for _ in range(self.substeps):
+            s, u, v = self.lif(drive + self.w_rec(s), u, v)
+            z = (1.0 - d["d_out"]) * z + s
+            spikes = spikes + s.detach()
+        self._spikes = spikes
+        return self.head(z), self.value(z)[:, 0], (u, v, s, z)
+
+    def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
+        m = mask[:, None]
+        return tuple(torch.where(m, n, o) for n, o in zip(new, old))
+
+    def step_ops(self, active: np.ndarray) -> OpCounts:
+        """Counted from the last step: each spike is delivered to its ``neurons`` recurrent
+        targets (a synaptic event and an accumulate each); the graded input is a dense
+        matrix-vector product per sub-step (MACs); every neuron updates every sub-step; the
+        readout trace updates per neuron and the head reads it once per decision."""
+        lanes = int(np.sum(active))
+        mask = torch.as_tensor(np.asarray(active, dtype=bool), device=self._spikes.device)
+        spikes = int(self._spikes[mask].sum().item()) if lanes else 0
+        n, i, subs = self.neurons, self.input_size, self.substeps
+        head = sum(m.in_features * m.out_features for m in self.head.modules() if isinstance(m, nn.Linear))
+        events = spikes * n
+        return OpCounts(
+            macs=lanes * (subs * i * n + head),
+            acs=events + lanes * subs * n,  # spike deliveries, and the readout trace's accumulates
+            synaptic_events=events,
+            neuron_updates=lanes * subs * n,
+            # dense weights read per decision, four state arrays, one recurrent weight per event
+            mem_bytes=lanes * (4 * (n * i + head) + 4 * 4 * n) + 4 * events,
+            decisions=0,
+        )
+
+    def spike_count(self) -> torch.Tensor:
+        """Spikes per lane in the last step (all sub-steps)."""
+        return self._spikes
