@@ -262,6 +262,30 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
                f"run saved in {out}")
 
 
+@cli.command("export")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), required=True, help="A trained run directory.")
+@click.option("--format", "fmt", type=click.Choice(["nir", "npz"]), default="nir", show_default=True,
+              help="nir: the Neuromorphic Intermediate Representation (HDF5); npz: metaplastic's SpikingNet file.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--no-readout", is_flag=True, help="nir: end the graph at the spikes (for tools that read the readout on the host).")
+def export_cmd(run_dir: Path, fmt: str, out: Path, no_readout: bool) -> None:
+    """Export a trained spiking policy to the runtime that executes it."""
+    import metaplastic
+
+    learner = metaplastic.load(run_dir)
+    if "nir" not in learner.capabilities.exports or not callable(getattr(learner, "spiking_net", None)):
+        raise MetaplasticError(f"backend {learner.name!r} exports nothing (capabilities.exports is empty); "
+                               "export a spiking backend's run, e.g. snntorch")
+    net = learner.spiking_net()
+    if fmt == "nir":
+        from metaplastic.spiking.nir_io import write_nir
+
+        write_nir(net, out, readout=not no_readout)
+    else:
+        net.save(out)
+    click.echo(f"wrote {out} ({fmt}; {net.w_rec.shape[0]} {net.neuron} neurons, {net.substeps} sub-steps per decision)")
+
+
 def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
     from rich.table import Table
 

@@ -21,7 +21,8 @@ from metaplastic.core import Capabilities
 from metaplastic.params import Param
 
 SNN_PARAMS = (
-    Param("substeps", int, 1, "network time steps per decision", low=1, high=1000),
+    Param("substeps", int, 2, "network time steps per decision (from 2 on, a decision sees its own input "
+          "through the one-step synaptic delay)", low=1, high=1000),
     Param("slope", float, 25.0, "slope of the fast-sigmoid surrogate gradient", low=0.0, low_exclusive=True),
 )
 
@@ -30,7 +31,7 @@ class SnnTorchLearner(TorchLearner):
     """Spiking RL² (CUBA-LIF, surrogate gradients) with snntorch."""
 
     name = "snntorch"
-    capabilities = Capabilities(meta_train=True, algorithms=("rl2",), spiking=True, devices=("cpu", "cuda"))
+    capabilities = Capabilities(meta_train=True, algorithms=("rl2",), spiking=True, devices=("cpu", "cuda"), exports=("nir",))
     config_params = (
         SEED_PARAM,
         Param("algo", str, "rl2", "meta-RL algorithm (rl2-plastic: planned, not implemented yet)", choices=("rl2", "rl2-plastic")),
@@ -45,6 +46,14 @@ class SnnTorchLearner(TorchLearner):
 
         missing = [m for m in ("torch", "snntorch") if importlib.util.find_spec(m) is None]
         return f"needs {', '.join(missing)}; install with: pip install 'metaplastic[snn]'" if missing else None
+
+    def spiking_net(self) -> Any:
+        """The trained policy as a :class:`~metaplastic.spiking.SpikingNet` (for export)."""
+        from metaplastic.errors import MetaplasticError
+
+        if self.model is None:
+            raise MetaplasticError("this learner has no network yet; meta-train it (or load a trained run) first")
+        return self.model.to_spiking_net()
 
     def _algorithm(self) -> Any:
         if self.config["algo"] == "rl2-plastic":

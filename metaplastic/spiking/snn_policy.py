@@ -2,15 +2,19 @@
 
 Neurons follow Loihi 2's CUBA-LIF (Lava's ``LIF``) per time step::
 
+    a_in[t] = W_in x[t-1] + W_rec s[t-1]               synapses deliver one step later (Lava Dense)
     u[t] = (1-du) u[t-1] + a_in[t]                     synaptic current
     v[t] = (1-dv) v[t-1] + u[t]                        membrane voltage
     s[t] = v[t] > vth ;  v[t] <- 0 where s[t]          spike, reset to zero at once
-    a_in[t] = W_in x + W_rec s[t-1]                    recurrent spikes arrive one step later
 
 implemented by ``snntorch.Synaptic`` with ``reset_mechanism="zero"`` and
 ``reset_delay=False`` (snntorch's default delays the reset by a step; Lava does not), and
 a fast-sigmoid surrogate gradient. The observation vector ``x`` (RL²'s trial input) is a
-graded current held for the ``substeps`` time steps of a decision. The non-spiking
+graded input held for the ``substeps`` time steps of a decision; by the synaptic delay
+the first sub-step of a decision still receives the previous decision's input, so a
+decision depends on its own input only from ``substeps=2`` on (the default). These are
+exactly the equations of :class:`~metaplastic.spiking.SpikingNet` (``to_spiking_net``),
+which the numpy reference simulator, numba and Lava execute. The non-spiking
 readout filters the spikes, ``z[t] = (1-d_out) z[t-1] + s[t]``, and the action head and
 the (training-only) value head read ``z`` after the decision's last sub-step. Decays are
 learned per neuron (through a sigmoid) along with the weights.
@@ -46,7 +50,7 @@ class SpikingActorCritic(nn.Module):
     """CUBA-LIF recurrent spiking network with a leaky readout (a
     :class:`~metaplastic.training.policy.RecurrentPolicy`)."""
 
-    def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 1,
+    def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
                  du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0):
         super().__init__()
         self.neurons, self.substeps, self.input_size = int(neurons), int(substeps), int(input_size)
@@ -59,8 +63,11 @@ class SpikingActorCritic(nn.Module):
         self.dv_logit = nn.Parameter(torch.full((neurons,), _logit(dv)))
         self.dout_logit = nn.Parameter(torch.full((neurons,), _logit(d_out)))
         self.vth = float(vth)
-        self.lif = snn.Synaptic(alpha=1.0 - du, beta=1.0 - dv, threshold=vth, spike_grad=surrogate.fast_sigmoid(slope=slope),
-                                reset_mechanism="zero", reset_delay=False, init_hidden=False)
+        # kept out of the module's registry: its decays are set from this module's learned
+        # parameters at every step, so it holds no state of its own worth saving
+        self._neurons = [snn.Synaptic(alpha=1.0 - du, beta=1.0 - dv, threshold=vth,
+                                      spike_grad=surrogate.fast_sigmoid(slope=slope), reset_mechanism="zero",
+                                      reset_delay=False, init_hidden=False)]
         self.head = make_head(action_space, neurons)
         self.value = nn.Linear(neurons, 1)
         self._spikes = torch.zeros(0)
@@ -70,22 +77,42 @@ class SpikingActorCritic(nn.Module):
         return {"du": torch.sigmoid(self.du_logit), "dv": torch.sigmoid(self.dv_logit), "d_out": torch.sigmoid(self.dout_logit)}
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
-        z = torch.zeros(batch, self.neurons, device=self.value.weight.device)
-        return (z, z.clone(), z.clone(), z.clone())  # u, v, s, readout trace
+        z = torch.zeros(batch, self.neurons, device=self.value.weight.device, dtype=self.value.weight.dtype)
+        return (z, z.clone(), z.clone(), z.clone(), z.clone())  # u, v, s, readout trace, input in flight
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        u, v, s, z = state
+        u, v, s, z, in_flight = state
         d = self.decays()
-        self.lif.alpha = 1.0 - d["du"]
-        self.lif.beta = 1.0 - d["dv"]
-        drive = self.w_in(x)
+        lif = self._neurons[0]
+        if lif.threshold.device != u.device:
+            lif.to(u.device)
+        lif.alpha = 1.0 - d["du"]
+        lif.beta = 1.0 - d["dv"]
+        drive = self.w_in(x.to(self.value.weight.dtype))
         spikes = torch.zeros_like(u)
         for _ in range(self.substeps):
-            s, u, v = self.lif(drive + self.w_rec(s), u, v)
+            s, u, v = lif(in_flight + self.w_rec(s), u, v)
+            s = s.to(u.dtype)  # snntorch's surrogate returns float32 spikes
+            in_flight = drive
             z = (1.0 - d["d_out"]) * z + s
             spikes = spikes + s.detach()
         self._spikes = spikes
-        return self.head(z), self.value(z)[:, 0], (u, v, s, z)
+        return self.head(z), self.value(z)[:, 0], (u, v, s, z, in_flight)
+
+    def to_spiking_net(self, dt: float = 1e-3) -> Any:
+        """The trained network as a framework-neutral :class:`~metaplastic.spiking.SpikingNet`
+        (the readout is the action head's logits; the value head is training-only)."""
+        from metaplastic.errors import ConfigError
+        from metaplastic.spiking import SpikingNet
+        from metaplastic.training.heads import CategoricalHead
+
+        if not isinstance(self.head, CategoricalHead):
+            raise ConfigError("only policies with discrete actions export to a SpikingNet so far")
+        d = {k: v.detach().cpu().double().numpy() for k, v in self.decays().items()}
+        w = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
+        return SpikingNet(neuron="cuba-lif", w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
+                          w_out=w(self.head.linear.weight), b_out=w(self.head.linear.bias), du=d["du"], dv=d["dv"],
+                          vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current")
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
         m = mask[:, None]

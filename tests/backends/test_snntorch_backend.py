@@ -23,7 +23,7 @@ class TestSnnTorchRL2(LearnerConformance):
 
 def test_synaptic_events_are_spikes_times_fan_out():
     tasks = metaplastic.make_tasks("bandits:k=5,n=10")
-    learner = metaplastic.make("snntorch", hidden=16)
+    learner = metaplastic.make("snntorch", hidden=16, substeps=2)
     agent = learner.vector_agent(tasks, 4)
     agent.reset([0, 1, 2, 3])
     active = np.array([True, True, False, True])
@@ -32,8 +32,8 @@ def test_synaptic_events_are_spikes_times_fan_out():
     ops = agent.ops()
     assert ops.decisions == 3
     assert ops.synaptic_events == spikes * 16
-    assert ops.neuron_updates == 3 * 16
-    assert ops.macs == 3 * ((1 + 5 + 2) * 16 + 16 * 5)
+    assert ops.neuron_updates == 3 * 2 * 16
+    assert ops.macs == 3 * (2 * (1 + 5 + 2) * 16 + 16 * 5)  # graded input per sub-step, head per decision
 
 
 def test_reset_to_zero_in_the_same_step_as_lava():
@@ -54,3 +54,54 @@ def test_reset_to_zero_in_the_same_step_as_lava():
         _, _, state = pol.step(torch.ones(1, 1), state)
         assert bool(state[2][0, 0]) == fired
         assert abs(state[1][0, 0].item() - v) < 1e-6
+
+
+def test_trained_policy_equals_its_spiking_net_under_the_reference_simulator():
+    """The snntorch execution and the framework-neutral SpikingNet agree exactly (float64):
+    spikes at every time step and the readout at every decision."""
+    from metaplastic.spiking import simulate
+
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    learner = metaplastic.make("snntorch", hidden=24, batch_tasks=16, substeps=3)
+    learner.meta_train(tasks, budget=3, seed=0, show_progress=False)
+    pol = learner.model.double()
+    net = learner.spiking_net()
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 2.0, size=(12, net.w_in.shape[1]))
+    state = pol.initial_state(1)
+    spikes, logits = [], []
+    with torch.no_grad():
+        for t in range(len(x)):
+            params, _, state = pol.step(torch.as_tensor(x[t:t + 1]), state)
+            spikes.append(state[2][0].numpy().copy())
+            logits.append(pol.head.linear(state[3])[0].numpy())
+    traj = simulate(net, np.repeat(x, 3, axis=0))
+    ours = traj.spikes.reshape(12, 3, -1)[:, -1, :]
+    assert traj.spikes.sum() > 0
+    assert np.array_equal(ours.astype(bool), np.array(spikes).astype(bool))
+    assert np.allclose(traj.readout.reshape(12, 3, -1)[:, -1, :], np.array(logits), atol=1e-9)
+
+
+def test_export_cli_writes_nir_that_round_trips(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("nir")
+    from metaplastic.spiking import SpikingNet
+    from metaplastic.spiking.nir_io import read_nir
+
+    learner = metaplastic.make("snntorch", hidden=8, batch_tasks=8)
+    learner.meta_train(metaplastic.make_tasks("bandits:k=3,n=4"), budget=1, seed=0, show_progress=False)
+    learner.save(tmp_path / "run")
+    for fmt, name in (("nir", "net.nir"), ("npz", "net.npz")):
+        proc = subprocess.run([sys.executable, "-m", "metaplastic", "export", "--run", str(tmp_path / "run"),
+                               "--format", fmt, "--out", str(tmp_path / name)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    net = learner.spiking_net()
+    assert read_nir(tmp_path / "net.nir") == net
+    assert SpikingNet.load(tmp_path / "net.npz") == net
+    torch_run = tmp_path / "dense"
+    metaplastic.make("torch", hidden=4).save(torch_run)
+    proc = subprocess.run([sys.executable, "-m", "metaplastic", "export", "--run", str(torch_run), "--out",
+                           str(tmp_path / "x.nir")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "exports nothing" in proc.stderr and not (tmp_path / "x.nir").exists()
