@@ -12,10 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from metaplastic.backends.base import SEED_PARAM, BaseLearner
 from metaplastic.core import Agent, Capabilities, TaskDistribution
@@ -100,6 +102,7 @@ class TorchLearner(BaseLearner):
         self.progress: dict[str, Any] = {}
         self._optimizer_state: Any = None
         self.optimizer: Any = None  # set while training, so a checkpoint can save its state
+        self._live_progress: Any = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -143,6 +146,29 @@ class TorchLearner(BaseLearner):
 
         return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)
 
+    @contextlib.contextmanager
+    def training_session(self) -> Iterator[tuple[Any, Any]]:
+        """``(optimizer, progress)`` for a stretch of meta-training: Adam restored from the
+        last checkpoint, progress counted from it; a checkpoint taken meanwhile (``save``)
+        sees both live, and they are kept when the stretch ends, however it ends."""
+        import torch
+
+        from metaplastic.training.outer import TrainProgress
+
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config["lr"])
+        if self._optimizer_state is not None:
+            optimizer.load_state_dict(self._optimizer_state)
+        progress = TrainProgress(**{k: self.progress.get(k, 0) for k in ("updates", "seconds", "tasks_seen")})
+        self.optimizer, self._live_progress = optimizer, progress
+        self.model.train()
+        try:
+            yield optimizer, progress
+        finally:
+            self._optimizer_state = optimizer.state_dict()
+            self.progress = dataclasses.asdict(progress)
+            self.optimizer, self._live_progress = None, None
+            self.model.eval()
+
     # -- run directories ------------------------------------------------------------------
     def _save_state(self, path: str | os.PathLike) -> None:
         path = Path(path)
@@ -150,6 +176,8 @@ class TorchLearner(BaseLearner):
         if self.model is not None:
             save_torch(path / POLICY_FILE, self.model.state_dict())
         opt_state = self.optimizer.state_dict() if self.optimizer is not None else self._optimizer_state
+        if self._live_progress is not None:
+            self.progress = dataclasses.asdict(self._live_progress)
         if opt_state is not None:
             save_torch(path / OPTIMIZER_FILE, opt_state)
         atomic_write_json(path / PROGRESS_FILE, {"tasks": self.tasks_spec, "device": self.device, **self.progress})

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -34,12 +33,11 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from metaplastic.bench.torch_ops import step_ops
-from metaplastic.budget import Budget
 from metaplastic.core import OpCounts
 from metaplastic.encoding import encode_space, space_width
 from metaplastic.errors import ConfigError
-from metaplastic.progress import progress_bar
 from metaplastic.training.heads import make_head
+from metaplastic.training.outer import run_outer_loop
 from metaplastic.vector import drive_trials
 
 
@@ -211,55 +209,31 @@ class MAMLAlgorithm:
     def train(self, tasks: Any, *, budget: Any, seed: int, callback: Callable[..., Any] | None,
               show_progress: bool) -> dict[str, Any]:
         learner, model, cfg = self.learner, self.learner.model, self.config
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
-        if learner._optimizer_state is not None:
-            optimizer.load_state_dict(learner._optimizer_state)
-        learner.optimizer = optimizer
-        budget = Budget.parse(budget)
-        progress = {k: learner.progress.get(k, 0) for k in ("updates", "seconds", "tasks_seen")}
-        clock = budget.clock(updates_done=progress["updates"], seconds_done=progress["seconds"])
         core = MAMLCore(model, cfg)
-        shown = int(clock.fraction() * 1000)
-        try:
-            with progress_bar(f"meta-train maml ({budget})", total=1000, enabled=show_progress) as advance:
-                advance(shown)
-                while not clock.done():
-                    t0 = time.perf_counter()
-                    rng = np.random.default_rng([seed, progress["updates"]])
-                    torch.manual_seed(int(rng.integers(2**62)))
-                    task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
-                    params = dict(model.named_parameters())
-                    core.new_lanes()
-                    with torch.no_grad():
-                        pre, _, pre_ret = self._rollout(core, params, tasks, task_list, rng, int(rng.integers(2**31)))
-                    adv = linear_baseline_advantages(pre["rewards"], pre["obs"], pre["mask"])
-                    fast = core.adapt(params, pre["obs"], pre["actions"], adv, pre["mask"], create_graph=not cfg["first_order"])
-                    post, logp, post_ret = self._rollout(core, fast, tasks, task_list, rng, int(rng.integers(2**31)))
-                    post_adv = batch_baseline_advantages(post["rewards"], post["mask"])
-                    loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
-                    optimizer.step()
-                    clock.tick()
-                    progress["updates"] += 1
-                    progress["seconds"] = clock.elapsed
-                    progress["tasks_seen"] += len(task_list)
-                    learner.progress = dict(progress)
-                    metrics = {"update": progress["updates"], "elapsed_s": round(progress["seconds"], 3),
-                               "trial_return": float(pre_ret.mean() + post_ret.mean()),
-                               "pre_adaptation_return": float(pre_ret.mean()),
-                               "post_adaptation_return": float(post_ret.mean()), "loss": float(loss.detach()),
-                               "update_s": round(time.perf_counter() - t0, 4)}
-                    now = int(clock.fraction() * 1000)
-                    advance(now - shown, pre=f"{pre_ret.mean():.2f}", post=f"{post_ret.mean():.2f}")
-                    shown = now
-                    if callback is not None:
-                        callback(metrics)
-        finally:
-            learner._optimizer_state = optimizer.state_dict()
-            learner.optimizer = None
-        return dict(progress)
+        with learner.training_session() as (optimizer, progress):
+
+            def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
+                task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
+                params = dict(model.named_parameters())
+                core.new_lanes()
+                with torch.no_grad():
+                    pre, _, pre_ret = self._rollout(core, params, tasks, task_list, rng, int(rng.integers(2**31)))
+                adv = linear_baseline_advantages(pre["rewards"], pre["obs"], pre["mask"])
+                fast = core.adapt(params, pre["obs"], pre["actions"], adv, pre["mask"], create_graph=not cfg["first_order"])
+                post, logp, post_ret = self._rollout(core, fast, tasks, task_list, rng, int(rng.integers(2**31)))
+                post_adv = batch_baseline_advantages(post["rewards"], post["mask"])
+                loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
+                optimizer.step()
+                return {"trial_return": float(pre_ret.mean() + post_ret.mean()),
+                        "pre_adaptation_return": float(pre_ret.mean()),
+                        "post_adaptation_return": float(post_ret.mean()), "loss": float(loss.detach())}, len(task_list)
+
+            run_outer_loop(update, label="maml", budget=budget, seed=seed, progress=progress, callback=callback,
+                           show_progress=show_progress)
+        return dict(learner.progress)
 
     def vector_agent(self, tasks: Any, num_lanes: int) -> "MAMLVectorAgent":
         return MAMLVectorAgent(MAMLCore(self.learner.model, self.config), num_lanes)

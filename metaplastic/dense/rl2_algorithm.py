@@ -10,7 +10,7 @@ import torch
 from metaplastic.dense.rl2 import GRUActorCritic, RL2VectorAgent
 from metaplastic.encoding import TrialInputEncoder
 from metaplastic.errors import ConfigError
-from metaplastic.training.loop import TrainProgress, settings_from, train_rl2
+from metaplastic.training.loop import settings_from, train_rl2
 
 
 class RL2Algorithm:
@@ -40,28 +40,10 @@ class RL2Algorithm:
 
     def train(self, tasks: Any, *, budget: Any, seed: int, callback: Callable[..., Any] | None,
               show_progress: bool) -> dict[str, Any]:
-        learner, model = self.learner, self.learner.model
-        settings = settings_from(self.config)
-        optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-        if learner._optimizer_state is not None:
-            optimizer.load_state_dict(learner._optimizer_state)
-        progress = TrainProgress(**{k: learner.progress.get(k, 0) for k in ("updates", "seconds", "tasks_seen")})
-        learner.optimizer = optimizer
-
-        def on_update(metrics: dict[str, Any]) -> None:
-            learner.progress = {"updates": progress.updates, "seconds": progress.seconds, "tasks_seen": progress.tasks_seen}
-            if callback is not None:
-                callback(metrics)
-
-        model.train()
-        try:
-            train_rl2(model, optimizer, tasks, budget=budget, seed=seed, settings=settings, progress=progress,
-                      device=learner.device, callback=on_update, show_progress=show_progress)
-        finally:
-            learner._optimizer_state = optimizer.state_dict()
-            learner.optimizer = None
-            model.eval()
-        learner.progress = {"updates": progress.updates, "seconds": progress.seconds, "tasks_seen": progress.tasks_seen}
+        learner = self.learner
+        with learner.training_session() as (optimizer, progress):
+            train_rl2(learner.model, optimizer, tasks, budget=budget, seed=seed, settings=settings_from(self.config),
+                      progress=progress, device=learner.device, callback=callback, show_progress=show_progress)
         return dict(learner.progress)
 
     def vector_agent(self, tasks: Any, num_lanes: int) -> RL2VectorAgent:

@@ -1,0 +1,66 @@
+"""The outer loop every meta-learner shares: draw the randomness of update ``u`` from
+``(seed, u)``, run one update, count it against the budget, report metrics, show progress.
+
+Because update ``u``'s randomness depends only on ``(seed, u)``, a run resumed from a
+checkpoint continues exactly as it would have (up to the device's floating point).
+
+Example:
+    >>> progress = TrainProgress()
+    >>> def update(rng, fraction):
+    ...     return {"trial_return": float(rng.random())}, 8
+    >>> run_outer_loop(update, label="demo", budget=3, seed=0, progress=progress, show_progress=False).updates
+    3
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from metaplastic.budget import Budget
+from metaplastic.progress import progress_bar
+
+
+@dataclass
+class TrainProgress:
+    """Where a training run stands (saved with checkpoints to resume)."""
+
+    updates: int = 0
+    seconds: float = 0.0
+    tasks_seen: int = 0
+
+
+def run_outer_loop(update: Callable[[np.random.Generator, float], tuple[dict[str, Any], int]], *, label: str, budget: Any,
+                   seed: int, progress: TrainProgress, callback: Callable[[dict[str, Any]], Any] | None = None,
+                   show_progress: bool = True) -> TrainProgress:
+    """Call ``update(rng, fraction_of_budget_spent) -> (metrics, tasks_used)`` until the
+    budget (counting ``progress`` already made) is spent; ``callback`` gets each update's
+    metrics with ``update``, ``elapsed_s`` and ``update_s`` added."""
+    import torch
+
+    budget = Budget.parse(budget)
+    clock = budget.clock(updates_done=progress.updates, seconds_done=progress.seconds)
+    shown = int(clock.fraction() * 1000)
+    with progress_bar(f"meta-train {label} ({budget})", total=1000, enabled=show_progress) as advance:
+        advance(shown)
+        while not clock.done():
+            rng = np.random.default_rng([seed, progress.updates])
+            torch.manual_seed(int(rng.integers(2**62)))
+            t0 = time.perf_counter()
+            metrics, tasks_used = update(rng, clock.fraction())
+            clock.tick()
+            progress.updates += 1
+            progress.seconds = clock.elapsed
+            progress.tasks_seen += tasks_used
+            metrics = {"update": progress.updates, "elapsed_s": round(progress.seconds, 3), **metrics,
+                       "update_s": round(time.perf_counter() - t0, 4)}
+            now = int(clock.fraction() * 1000)
+            shown_fields = {k: f"{v:.3f}" for k, v in metrics.items() if k in ("trial_return", "post_adaptation_return")}
+            advance(now - shown, update=progress.updates, **shown_fields)
+            shown = now
+            if callback is not None:
+                callback(metrics)
+    return progress
