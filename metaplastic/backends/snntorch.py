@@ -1,7 +1,9 @@
 """The ``snntorch`` backend: spiking meta-RL policies trained with surrogate gradients
 through the shared RL² loop (:mod:`metaplastic.training`). Algorithm ``rl2``: a recurrent
 CUBA-LIF network whose adaptation lives in its membrane and synaptic state
-(:mod:`metaplastic.spiking.snn_policy`). Run directories, checkpoints, resume and
+(:mod:`metaplastic.spiking.snn_policy`); ``rl2-plastic``: the same, with recurrent weights
+that also change within a trial by a three-factor rule whose coefficients are
+meta-learned. Run directories, checkpoints, resume and
 evaluation are the ``torch`` backend's.
 
 Example:
@@ -31,10 +33,11 @@ class SnnTorchLearner(TorchLearner):
     """Spiking RL² (CUBA-LIF, surrogate gradients) with snntorch."""
 
     name = "snntorch"
-    capabilities = Capabilities(meta_train=True, algorithms=("rl2",), spiking=True, devices=("cpu", "cuda"), exports=("nir",))
+    capabilities = Capabilities(meta_train=True, algorithms=("rl2", "rl2-plastic"), spiking=True, devices=("cpu", "cuda"), exports=("nir",))
     config_params = (
         SEED_PARAM,
-        Param("algo", str, "rl2", "meta-RL algorithm (rl2-plastic: planned, not implemented yet)", choices=("rl2", "rl2-plastic")),
+        Param("algo", str, "rl2", "meta-RL algorithm (rl2-plastic: recurrent weights also learn within a trial by a "
+              "meta-learned three-factor rule)", choices=("rl2", "rl2-plastic")),
         DEVICE_PARAM,
         *(p for p in RL2_PARAMS if p.name != "cell"),
         *SNN_PARAMS,
@@ -56,8 +59,6 @@ class SnnTorchLearner(TorchLearner):
         return self.model.to_spiking_net()
 
     def _algorithm(self) -> Any:
-        if self.config["algo"] == "rl2-plastic":
-            raise NotImplementedError("algo='rl2-plastic' (three-factor plasticity) is not implemented yet (issue 5)")
         from metaplastic.spiking.rl2_algorithm import SpikingRL2Algorithm
 
         return SpikingRL2Algorithm(self)

@@ -19,6 +19,14 @@ readout filters the spikes, ``z[t] = (1-d_out) z[t-1] + s[t]``, and the action h
 the (training-only) value head read ``z`` after the decision's last sub-step. Decays are
 learned per neuron (through a sigmoid) along with the weights.
 
+With ``plastic=True`` (algorithm ``rl2-plastic``) the recurrent weights also change within
+a trial by SpikingNet's three-factor rule — an eligibility trace
+``E = (1-trace_decay) E + s[t] ⊗ s[t-1]`` times the reward just observed (the third
+factor, applied on the first time step of each decision) times a per-synapse learning
+rate ``lr_rec`` — whose coefficients (``lr_rec``, ``trace_decay``) the outer loop
+meta-learns: learning to learn through plasticity. The weight change is per lane and
+starts at zero every trial.
+
 Example:
     >>> import torch
     >>> from gymnasium import spaces
@@ -51,8 +59,17 @@ class SpikingActorCritic(nn.Module):
     :class:`~metaplastic.training.policy.RecurrentPolicy`)."""
 
     def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
-                 du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0):
+                 du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0,
+                 plastic: bool = False, reward_index: int | None = None):
         super().__init__()
+        self.plastic = bool(plastic)
+        if self.plastic:
+            if reward_index is None:
+                raise ValueError("a plastic network needs reward_index: where the previous reward sits in its input")
+            self.reward_index = int(reward_index)
+            # meta-learned coefficients of the three-factor rule on recurrent synapses
+            self.lr_rec = nn.Parameter(torch.zeros(neurons, neurons))
+            self.trace_logit = nn.Parameter(torch.tensor(_logit(0.5)))
         self.neurons, self.substeps, self.input_size = int(neurons), int(substeps), int(input_size)
         self.w_in = nn.Linear(input_size, neurons, bias=False)
         self.w_rec = nn.Linear(neurons, neurons, bias=False)
@@ -78,10 +95,18 @@ class SpikingActorCritic(nn.Module):
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         z = torch.zeros(batch, self.neurons, device=self.value.weight.device, dtype=self.value.weight.dtype)
-        return (z, z.clone(), z.clone(), z.clone(), z.clone())  # u, v, s, readout trace, input in flight
+        state = (z, z.clone(), z.clone(), z.clone(), z.clone())  # u, v, s, readout trace, input in flight
+        if self.plastic:  # per-lane weight change and eligibility trace of the recurrent synapses
+            zz = torch.zeros(batch, self.neurons, self.neurons, device=z.device, dtype=z.dtype)
+            state = state + (zz, zz.clone())
+        return state
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        u, v, s, z, in_flight = state
+        u, v, s, z, in_flight = state[:5]
+        if self.plastic:
+            dw, trace = state[5:]
+            reward = x[:, self.reward_index].to(u.dtype)  # the third factor, on a decision's first step
+            trace_decay = torch.sigmoid(self.trace_logit)
         d = self.decays()
         lif = self._neurons[0]
         if lif.threshold.device != u.device:
@@ -90,14 +115,23 @@ class SpikingActorCritic(nn.Module):
         lif.beta = 1.0 - d["dv"]
         drive = self.w_in(x.to(self.value.weight.dtype))
         spikes = torch.zeros_like(u)
-        for _ in range(self.substeps):
-            s, u, v = lif(in_flight + self.w_rec(s), u, v)
+        for k in range(self.substeps):
+            s_prev = s
+            rec = self.w_rec(s_prev)
+            if self.plastic:
+                rec = rec + torch.bmm(dw, s_prev[:, :, None])[:, :, 0]
+            s, u, v = lif(in_flight + rec, u, v)
             s = s.to(u.dtype)  # snntorch's surrogate returns float32 spikes
             in_flight = drive
+            if self.plastic:
+                trace = (1.0 - trace_decay) * trace + s[:, :, None] * s_prev[:, None, :]
+                if k == 0:
+                    dw = dw + self.lr_rec * reward[:, None, None] * trace
             z = (1.0 - d["d_out"]) * z + s
             spikes = spikes + s.detach()
         self._spikes = spikes
-        return self.head(z), self.value(z)[:, 0], (u, v, s, z, in_flight)
+        new = (u, v, s, z, in_flight) + ((dw, trace) if self.plastic else ())
+        return self.head(z), self.value(z)[:, 0], new
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
         """The trained network as a framework-neutral :class:`~metaplastic.spiking.SpikingNet`
@@ -110,13 +144,19 @@ class SpikingActorCritic(nn.Module):
             raise ConfigError("only policies with discrete actions export to a SpikingNet so far")
         d = {k: v.detach().cpu().double().numpy() for k, v in self.decays().items()}
         w = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
+        plasticity = None
+        if self.plastic:
+            from metaplastic.spiking import Plasticity
+
+            plasticity = Plasticity(lr_rec=w(self.lr_rec), trace_decay=float(torch.sigmoid(self.trace_logit.detach())),
+                                    modulator="reward")
         return SpikingNet(neuron="cuba-lif", w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
                           w_out=w(self.head.linear.weight), b_out=w(self.head.linear.bias), du=d["du"], dv=d["dv"],
-                          vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current")
+                          vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current",
+                          plasticity=plasticity)
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
-        m = mask[:, None]
-        return tuple(torch.where(m, n, o) for n, o in zip(new, old))
+        return tuple(torch.where(mask.reshape(-1, *([1] * (n.dim() - 1))), n, o) for n, o in zip(new, old))
 
     def step_ops(self, active: np.ndarray) -> OpCounts:
         """Counted from the last step: each spike is delivered to its ``neurons`` recurrent

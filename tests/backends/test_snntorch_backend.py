@@ -105,3 +105,36 @@ def test_export_cli_writes_nir_that_round_trips(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "metaplastic", "export", "--run", str(torch_run), "--out",
                            str(tmp_path / "x.nir")], capture_output=True, text=True)
     assert proc.returncode == 2 and "exports nothing" in proc.stderr and not (tmp_path / "x.nir").exists()
+
+
+def test_plastic_policy_equals_its_spiking_net_with_modulation():
+    """rl2-plastic: the recurrent weights change within the trial, and the reference
+    simulator with the reward as third factor (on each decision's first step) reproduces
+    the snntorch execution spike for spike."""
+    from metaplastic.spiking import simulate
+
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    learner = metaplastic.make("snntorch", algo="rl2-plastic", hidden=20, batch_tasks=16, substeps=2)
+    learner.meta_train(tasks, budget=2, seed=0, show_progress=False)
+    pol = learner.model.double()
+    with torch.no_grad():
+        pol.lr_rec.normal_(0.0, 0.3)  # make the plasticity visible
+    net = learner.spiking_net()
+    assert net.plasticity is not None and net.plasticity.enabled
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 2.0, size=(10, net.w_in.shape[1]))
+    reward_col = pol.reward_index
+    x[:, reward_col] = rng.integers(0, 2, size=10)
+    state = pol.initial_state(1)
+    spikes = []
+    with torch.no_grad():
+        for t in range(len(x)):
+            _, _, state = pol.step(torch.as_tensor(x[t:t + 1]), state)
+            spikes.append(state[2][0].numpy().copy())
+    assert state[5].abs().sum() > 0  # the weights did change
+    inputs = np.repeat(x, 2, axis=0)
+    modulation = np.zeros(len(inputs))
+    modulation[::2] = x[:, reward_col]
+    traj = simulate(net, inputs, modulation=modulation)
+    assert np.array_equal(traj.spikes.reshape(10, 2, -1)[:, -1, :], np.array(spikes).astype(bool))
+    assert np.allclose(traj.w_rec - net.w_rec, state[5][0].numpy(), atol=1e-9)
