@@ -12,9 +12,9 @@ pytest.importorskip("snntorch", reason="the snntorch backend needs the 'snn' ext
 
 
 class TestSnnTorchRL2(LearnerConformance):
-    @pytest.fixture
-    def learner(self):
-        return metaplastic.make("snntorch", hidden=32, batch_tasks=128, seed=0)
+    @pytest.fixture(params=["rl2", "rl2-plastic"])
+    def learner(self, request):
+        return metaplastic.make("snntorch", algo=request.param, hidden=32, batch_tasks=128, seed=0)
 
     @pytest.fixture
     def meta_train_budget(self):
