@@ -83,6 +83,8 @@ class OpCounts:
         neuron_updates: neuron state updates (NeuroBench "membrane updates").
         mem_bytes: bytes of parameters and state read or written.
         decisions: calls to :meth:`Agent.act`.
+        synaptic_updates: weight changes made by on-line plasticity (Loihi's "synaptic
+            update (learning)" operation).
 
     Example:
         >>> c = OpCounts(macs=10, decisions=2)
@@ -96,6 +98,7 @@ class OpCounts:
     neuron_updates: int = 0
     mem_bytes: int = 0
     decisions: int = 0
+    synaptic_updates: int = 0
 
     def __add__(self, other: "OpCounts") -> "OpCounts":
         if not isinstance(other, OpCounts):

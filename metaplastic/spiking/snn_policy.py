@@ -162,21 +162,27 @@ class SpikingActorCritic(nn.Module):
         """Counted from the last step: each spike is delivered to its ``neurons`` recurrent
         targets (a synaptic event and an accumulate each); the graded input is a dense
         matrix-vector product per sub-step (MACs); every neuron updates every sub-step; the
-        readout trace updates per neuron and the head reads it once per decision."""
+        readout trace updates per neuron and the head reads it once per decision; with
+        plasticity, every recurrent synapse's trace updates per sub-step (dense, as
+        executed) and its weight once per decision (``synaptic_updates``)."""
         lanes = int(np.sum(active))
         mask = torch.as_tensor(np.asarray(active, dtype=bool), device=self._spikes.device)
         spikes = int(self._spikes[mask].sum().item()) if lanes else 0
         n, i, subs = self.neurons, self.input_size, self.substeps
         head = sum(m.in_features * m.out_features for m in self.head.modules() if isinstance(m, nn.Linear))
         events = spikes * n
+        plastic = lanes * n * n if self.plastic else 0  # one weight change per recurrent synapse per decision
         return OpCounts(
-            macs=lanes * (subs * i * n + head),
+            # dense: graded input per sub-step and the head per decision; plastic: the
+            # eligibility trace of every recurrent synapse per sub-step
+            macs=lanes * (subs * i * n + head) + subs * plastic,
             acs=events + lanes * subs * n,  # spike deliveries, and the readout trace's accumulates
             synaptic_events=events,
             neuron_updates=lanes * subs * n,
             # dense weights read per decision, four state arrays, one recurrent weight per event
             mem_bytes=lanes * (4 * (n * i + head) + 4 * 4 * n) + 4 * events,
             decisions=0,
+            synaptic_updates=plastic,
         )
 
     def spike_count(self) -> torch.Tensor:

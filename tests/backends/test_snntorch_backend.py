@@ -138,3 +138,11 @@ def test_plastic_policy_equals_its_spiking_net_with_modulation():
     traj = simulate(net, inputs, modulation=modulation)
     assert np.array_equal(traj.spikes.reshape(10, 2, -1)[:, -1, :], np.array(spikes).astype(bool))
     assert np.allclose(traj.w_rec - net.w_rec, state[5][0].numpy(), atol=1e-9)
+
+
+def test_plasticity_updates_are_counted():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+    plain = metaplastic.evaluate(metaplastic.make("snntorch", hidden=8), tasks, n_tasks=2, seed=0).ops
+    plastic = metaplastic.evaluate(metaplastic.make("snntorch", algo="rl2-plastic", hidden=8), tasks, n_tasks=2, seed=0).ops
+    assert plain.synaptic_updates == 0
+    assert plastic.synaptic_updates == plastic.decisions * 8 * 8
