@@ -122,7 +122,7 @@ def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.n
         final_obs = next_obs
         if mode == AutoresetMode.SAME_STEP and done.any() and "final_obs" in infos:
             final_obs = np.array(next_obs, copy=True)
-            final_obs[done] = np.stack([infos["final_obs"][i] for i in rows[done]])
+            final_obs[done] = np.stack(list(np.asarray(infos["final_obs"])[done]))
         if observe is not None:
             observe(obs, actions, rewards, final_obs, term, trunc, decide)
         ep_return[decide] += rewards[decide]

@@ -1,6 +1,5 @@
-"""Shared plumbing for built-in backends: config validation, run directories, seeding and
-op counting. Third-party backends need not use it; the contract is in
-:mod:`metaplastic.core`.
+"""Shared plumbing for built-in learners: declared config keys and run directories.
+Third-party backends need not use it; the contract is in :mod:`metaplastic.core`.
 
 Example:
     >>> import metaplastic
@@ -11,72 +10,16 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import os
-from dataclasses import replace
 from typing import Any, Callable, ClassVar
 
-import gymnasium
-import numpy as np
 
-from metaplastic.core import Agent, Capabilities, OpCounts, TaskDistribution, Transition
+from metaplastic.core import Agent, Capabilities, TaskDistribution
 from metaplastic.errors import MetaplasticError
-from metaplastic.observations import check_observation
 from metaplastic.params import Param, coerce, with_defaults
 from metaplastic.rundir import read_config, write_config
 
 SEED_PARAM = Param("seed", int, 0, "seed of the learner's own randomness", low=0)
-
-
-class BaseAgent:
-    """An agent that checks its observations, owns its RNG and counts its decisions.
-
-    Subclasses implement ``_reset``, ``_act`` and optionally ``_observe`` /
-    ``_end_episode``, adding what they execute to ``self.counts``.
-    """
-
-    def __init__(self, observation_space: gymnasium.Space, action_space: gymnasium.Space):
-        self.observation_space = copy.deepcopy(observation_space)
-        self.action_space = copy.deepcopy(action_space)
-        self.counts = OpCounts()
-        self.rng = np.random.default_rng()
-        self._started = False
-
-    def reset(self, *, seed: int | None = None) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.action_space.seed(int(self.rng.integers(2**63 - 1)))
-        self.counts = OpCounts()
-        self._started = True
-        self._reset()
-
-    def act(self, obs: Any) -> Any:
-        if not self._started:
-            raise MetaplasticError("call agent.reset(seed=...) before agent.act(); a trial starts with reset")
-        x = check_observation(self.observation_space, obs)
-        self.counts.decisions += 1
-        return self._act(x)
-
-    def observe(self, transition: Transition) -> None:
-        self._observe(transition)
-
-    def end_episode(self) -> None:
-        self._end_episode()
-
-    def ops(self) -> OpCounts:
-        return replace(self.counts)
-
-    # -- to implement ------------------------------------------------------------------
-    def _reset(self) -> None:
-        pass
-
-    def _act(self, obs: Any) -> Any:
-        raise NotImplementedError
-
-    def _observe(self, transition: Transition) -> None:
-        pass
-
-    def _end_episode(self) -> None:
-        pass
 
 
 class BaseLearner:

@@ -36,6 +36,7 @@ from metaplastic.bench.torch_ops import step_ops
 from metaplastic.core import OpCounts
 from metaplastic.encoding import encode_space, space_width
 from metaplastic.errors import ConfigError
+from metaplastic.training.a2c import gae
 from metaplastic.training.heads import make_head
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.vector import drive_trials
@@ -63,13 +64,8 @@ class MLPPolicy(nn.Module):
 
 
 def rewards_to_go(rewards: torch.Tensor, mask: torch.Tensor, gamma: float = 0.99) -> torch.Tensor:
-    """Discounted rewards-to-go along dim 0 (masked steps contribute nothing)."""
-    out = torch.zeros_like(rewards)
-    acc = torch.zeros_like(rewards[0])
-    for t in range(rewards.shape[0] - 1, -1, -1):
-        acc = (rewards[t] + gamma * acc) * mask[t]
-        out[t] = acc
-    return out
+    """Discounted rewards-to-go along dim 0: the trainer's GAE with no baseline and λ = 1."""
+    return gae(rewards, torch.zeros_like(rewards), mask, gamma=gamma, lam=1.0)[0]
 
 
 def linear_baseline_advantages(rewards: torch.Tensor, obs: torch.Tensor, mask: torch.Tensor, *, ridge: float = 1e-2
@@ -295,12 +291,11 @@ class MAMLVectorAgent:
         idx = torch.as_tensor(lanes)
         sub = {k: (v[idx] if k in self.core._batched else v) for k, v in self.params.items()}
         saved = set(self.core._batched)
-        self.core._batched = {k for k in saved}
         with torch.enable_grad():
             fast = self.core.adapt(sub, x, a_t, adv, msk_t, create_graph=False)
         for k in self.core.adapted:
-            full = self.params[k] if k in saved else self.params[k].unsqueeze(0).expand(self.num_lanes, *self.params[k].shape).clone()
-            full = full.clone()
+            base = self.params[k] if k in saved else self.params[k].unsqueeze(0).expand(self.num_lanes, *self.params[k].shape)
+            full = base.clone()
             full[idx] = fast[k].detach()
             self.params[k] = full
         self.core._batched = saved | set(self.core.adapted)
