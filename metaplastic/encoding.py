@@ -75,3 +75,39 @@ class TrialInputEncoder:
         b = int(np.shape(prev_reward)[0])
         enc = np.zeros((b, self.act_width), dtype=np.float32) if prev_action is None else self.encode_action(prev_action)
         return self.assemble(obs, enc, prev_reward, boundary)
+
+
+class TrialInputs:
+    """Per-lane memory of what RL²'s next input needs: the previous action, the previous
+    reward and the boundary flag, for ``n`` lanes (numpy; shared by every RL² runtime).
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> inputs = TrialInputs(TrialInputEncoder(spaces.Discrete(1), spaces.Discrete(2)), 2)
+        >>> inputs.record(np.array([1, 0]), np.array([1.0, 0.0]), np.array([False, True]), np.array([True, False]))
+        >>> inputs.assemble(np.zeros(2, int)).tolist()
+        [[1.0, 0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0, 1.0]]
+    """
+
+    def __init__(self, encoder: TrialInputEncoder, n: int):
+        self.encoder, self.n = encoder, int(n)
+        self.reset()
+
+    def reset(self) -> None:
+        """A new trial in every lane: no previous action, reward 0, boundary set."""
+        self.prev_action = np.zeros((self.n, self.encoder.act_width), dtype=np.float32)
+        self.prev_reward = np.zeros(self.n, dtype=np.float32)
+        self.boundary = np.ones(self.n, dtype=np.float32)
+
+    def assemble(self, obs: Any) -> np.ndarray:
+        """``(n, size)`` inputs for observations ``obs``."""
+        return self.encoder.assemble(obs, self.prev_action, self.prev_reward, self.boundary)
+
+    def record(self, actions: Any, rewards: Any, done: Any, decide: np.ndarray) -> None:
+        """Remember what the deciding lanes did and got (the next step's inputs)."""
+        idx = np.flatnonzero(decide)
+        if idx.size == 0:
+            return
+        self.prev_action[idx] = self.encoder.encode_action(np.asarray(actions)[idx])
+        self.prev_reward[idx] = np.asarray(rewards, dtype=np.float32)[idx]
+        self.boundary[idx] = np.asarray(done, dtype=np.float32)[idx]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from metaplastic.backends.base import SEED_PARAM
+from metaplastic.backends.numba import NET_PARAM, read_net, split_net
 from metaplastic.backends.torch import DEVICE_PARAM, RL2_PARAMS, TorchLearner
 from metaplastic.core import Capabilities
 from metaplastic.params import Param
@@ -26,6 +27,8 @@ SNN_PARAMS = (
     Param("substeps", int, 2, "network time steps per decision (from 2 on, a decision sees its own input "
           "through the one-step synaptic delay)", low=1, high=1000),
     Param("slope", float, 25.0, "slope of the fast-sigmoid surrogate gradient", low=0.0, low_exclusive=True),
+    Param("execution", str, "snntorch", "what runs agents: snntorch (the training runtime) or numba (the same "
+          "network on the event-driven kernels)", choices=("snntorch", "numba")),
 )
 
 
@@ -41,7 +44,15 @@ class SnnTorchLearner(TorchLearner):
         DEVICE_PARAM,
         *(p for p in RL2_PARAMS if p.name != "cell"),
         *SNN_PARAMS,
+        NET_PARAM,
     )
+
+    def __init__(self, **config: Any) -> None:
+        config, net = split_net(self.name, config)
+        super().__init__(**config)
+        if net is None and self.config["net"]:
+            net = read_net(self.config["net"])
+        self.given_net = net  # make("snntorch", net=...): the network to run instead of a new one
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -44,6 +44,8 @@ RL2_PARAMS = (
     Param("ent_coef_final", float, 0.0, "entropy bonus at the end (linear schedule)", low=0.0),
     Param("max_grad_norm", float, 1.0, "gradient-norm clip", low=0.0, low_exclusive=True),
     Param("greedy", bool, False, "agents take the most likely action instead of sampling"),
+    Param("init", str, "", "a run directory whose trained weights start this learner (warm start, curriculum); "
+          "its network must have the same shapes"),
 )
 
 MAML_PARAMS = (
@@ -128,6 +130,8 @@ class TorchLearner(BaseLearner):
         if self.model is None:
             self.model = algo.build(tasks)
             self.tasks_spec = getattr(tasks, "spec", getattr(tasks, "name", None))
+            if self.config["init"]:
+                self._load_weights(Path(self.config["init"]) / POLICY_FILE)
         else:
             algo.check_compatible(self.model, tasks)
         return self.model
@@ -182,6 +186,17 @@ class TorchLearner(BaseLearner):
             save_torch(path / OPTIMIZER_FILE, opt_state)
         atomic_write_json(path / PROGRESS_FILE, {"tasks": self.tasks_spec, "device": self.device, **self.progress})
 
+    def _load_weights(self, file: Path) -> None:
+        """Load ``file``'s weights into the built model (one-line errors if missing or unfit)."""
+        if not file.is_file():
+            raise RunDirError(f"{str(file)!r} does not exist; init= must name a trained run directory")
+        state = load_torch(file, "checkpoint")
+        try:
+            self.model.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()[0][:200]
+            raise RunDirError(f"{str(file)!r} does not fit this config's model ({first})") from None
+
     def _load_state(self, path: str | os.PathLike) -> None:
         import json
 
@@ -202,12 +217,7 @@ class TorchLearner(BaseLearner):
             tasks = metaplastic.make_tasks(spec)
             self.model = None
             self.ensure_model(tasks)
-            state = load_torch(path / POLICY_FILE, "checkpoint")
-            try:
-                self.model.load_state_dict(state)
-            except (RuntimeError, TypeError, AttributeError) as exc:
-                first = str(exc).strip().splitlines()[0][:200]
-                raise RunDirError(f"{str(path / POLICY_FILE)!r} does not fit this config's model ({first})") from None
+            self._load_weights(path / POLICY_FILE)
             self.tasks_spec = spec
         if (path / OPTIMIZER_FILE).is_file():
             self._optimizer_state = load_torch(path / OPTIMIZER_FILE, "optimizer state")

@@ -228,7 +228,7 @@ class MAMLAlgorithm:
                         "post_adaptation_return": float(post_ret.mean()), "loss": float(loss.detach())}, len(task_list)
 
             run_outer_loop(update, label="maml", budget=budget, seed=seed, progress=progress, callback=callback,
-                           show_progress=show_progress)
+                           show_progress=show_progress, seed_framework=torch.manual_seed)
         return dict(learner.progress)
 
     def vector_agent(self, tasks: Any, num_lanes: int) -> "MAMLVectorAgent":

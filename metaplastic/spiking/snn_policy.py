@@ -88,6 +88,7 @@ class SpikingActorCritic(nn.Module):
         self.head = make_head(action_space, neurons)
         self.value = nn.Linear(neurons, 1)
         self._spikes = torch.zeros(0)
+        self._delivered = torch.zeros(0)
 
     def decays(self) -> dict[str, torch.Tensor]:
         """The per-neuron decays ``du``, ``dv``, ``d_out`` in (0, 1)."""
@@ -115,6 +116,7 @@ class SpikingActorCritic(nn.Module):
         lif.beta = 1.0 - d["dv"]
         drive = self.w_in(x.to(self.value.weight.dtype))
         spikes = torch.zeros_like(u)
+        delivered = torch.zeros_like(u)
         for k in range(self.substeps):
             s_prev = s
             rec = self.w_rec(s_prev)
@@ -129,7 +131,8 @@ class SpikingActorCritic(nn.Module):
                     dw = dw + self.lr_rec * reward[:, None, None] * trace
             z = (1.0 - d["d_out"]) * z + s
             spikes = spikes + s.detach()
-        self._spikes = spikes
+            delivered = delivered + s_prev.detach()
+        self._spikes, self._delivered = spikes, delivered
         new = (u, v, s, z, in_flight) + ((dw, trace) if self.plastic else ())
         return self.head(z), self.value(z)[:, 0], new
 
@@ -155,12 +158,56 @@ class SpikingActorCritic(nn.Module):
                           vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current",
                           plasticity=plasticity)
 
+    @classmethod
+    def from_spiking_net(cls, net: Any, action_space: Any, *, slope: float = 25.0) -> "SpikingActorCritic":
+        """A policy that runs ``net`` (a :class:`~metaplastic.spiking.SpikingNet`) under
+        snntorch: the inverse of :meth:`to_spiking_net`. The value head, which a
+        SpikingNet does not carry, starts at zero. Raises :class:`ConfigError` for what
+        this policy cannot express (alif neurons, per-neuron thresholds, a bias, input
+        plasticity, a reward-prediction-error modulator)."""
+        from metaplastic.errors import ConfigError
+
+        why = []
+        if net.neuron != "cuba-lif":
+            why.append(f"neuron={net.neuron!r} (only cuba-lif)")
+        if not np.all(net.vth == net.vth[0]):
+            why.append("per-neuron thresholds (one vth for all)")
+        if np.any(net.bias):
+            why.append("a neuron bias")
+        p = net.plasticity
+        if np.any(p.lr_in):
+            why.append("input-weight plasticity (recurrent only)")
+        if p.enabled and p.modulator != "reward":
+            why.append(f"modulator={p.modulator!r} (reward only)")
+        if getattr(action_space, "n", None) != net.n_outputs:
+            why.append(f"{net.n_outputs} readout units for the action space {action_space}")
+        if why:
+            raise ConfigError("the snntorch policy cannot run this SpikingNet: " + "; ".join(why)
+                              + "; run it with the numba backend instead")
+        pol = cls(net.n_inputs, action_space, neurons=net.n_neurons, substeps=net.substeps, vth=float(net.vth[0]),
+                  slope=slope, plastic=p.enabled, reward_index=net.n_inputs - 2)
+        t = lambda a: torch.tensor(np.array(a), dtype=torch.float32)  # noqa: E731
+        with torch.no_grad():
+            pol.w_in.weight.copy_(t(net.w_in))
+            pol.w_rec.weight.copy_(t(net.w_rec))
+            pol.head.linear.weight.copy_(t(net.w_out))
+            pol.head.linear.bias.copy_(t(net.b_out))
+            pol.value.weight.zero_()
+            pol.value.bias.zero_()
+            for name, d in (("du_logit", net.du), ("dv_logit", net.dv), ("dout_logit", net.readout_decay)):
+                getattr(pol, name).copy_(torch.logit(t(d).double()).float())
+            if p.enabled:
+                pol.lr_rec.copy_(t(p.lr_rec))
+                pol.trace_logit.copy_(torch.logit(torch.tensor(p.trace_decay, dtype=torch.float64)).float())
+        return pol
+
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
         return tuple(torch.where(mask.reshape(-1, *([1] * (n.dim() - 1))), n, o) for n, o in zip(new, old))
 
     def step_ops(self, active: np.ndarray) -> OpCounts:
-        """Counted from the last step: each spike is delivered to its ``neurons`` recurrent
-        targets (a synaptic event and an accumulate each); the graded input is a dense
+        """Counted from the last step: each spike delivered in it (emitted one time step
+        earlier) reaches its ``neurons`` recurrent targets (a synaptic event and an
+        accumulate each); ``spikes`` counts the spikes emitted; the graded input is a dense
         matrix-vector product per sub-step (MACs); every neuron updates every sub-step; the
         readout trace updates per neuron and the head reads it once per decision; with
         plasticity, every recurrent synapse's trace updates per sub-step (dense, as
@@ -168,9 +215,10 @@ class SpikingActorCritic(nn.Module):
         lanes = int(np.sum(active))
         mask = torch.as_tensor(np.asarray(active, dtype=bool), device=self._spikes.device)
         spikes = int(self._spikes[mask].sum().item()) if lanes else 0
+        delivered = int(self._delivered[mask].sum().item()) if lanes else 0
         n, i, subs = self.neurons, self.input_size, self.substeps
         head = sum(m.in_features * m.out_features for m in self.head.modules() if isinstance(m, nn.Linear))
-        events = spikes * n
+        events = delivered * n
         plastic = lanes * n * n if self.plastic else 0  # one weight change per recurrent synapse per decision
         return OpCounts(
             # dense: graded input per sub-step and the head per decision; plastic: the
@@ -183,8 +231,14 @@ class SpikingActorCritic(nn.Module):
             mem_bytes=lanes * (4 * (n * i + head) + 4 * 4 * n) + 4 * events,
             decisions=0,
             synaptic_updates=plastic,
+            spikes=spikes,
         )
 
     def spike_count(self) -> torch.Tensor:
-        """Spikes per lane in the last step (all sub-steps)."""
+        """Spikes emitted per lane in the last step (all sub-steps)."""
         return self._spikes
+
+    def delivered_count(self) -> torch.Tensor:
+        """Spikes delivered to synapses per lane in the last step (emitted one time step
+        before each sub-step)."""
+        return self._delivered

@@ -23,6 +23,7 @@ from gymnasium import spaces
 from torch import nn
 
 from metaplastic.errors import ConfigError
+from metaplastic.sampling import sample_categorical
 
 
 class CategoricalHead(nn.Module):
@@ -36,11 +37,7 @@ class CategoricalHead(nn.Module):
         return torch.log_softmax(self.linear(h), dim=-1)
 
     def sample(self, logp: torch.Tensor, rng: np.random.Generator, greedy: bool = False) -> np.ndarray:
-        p = logp.detach().exp().cpu().double().numpy()
-        if greedy:
-            return p.argmax(axis=1)
-        u = rng.random((p.shape[0], 1))
-        return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
+        return sample_categorical(logp.detach().exp().cpu().double().numpy(), rng, greedy)
 
     def log_prob(self, logp: torch.Tensor, actions: Any) -> torch.Tensor:
         idx = actions.long() if torch.is_tensor(actions) else torch.as_tensor(np.asarray(actions, dtype=np.int64))

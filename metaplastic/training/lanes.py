@@ -6,7 +6,7 @@ Example:
     >>> import numpy as np
     >>> from gymnasium import spaces
     >>> from metaplastic.dense.rl2 import GRUActorCritic
-    >>> from metaplastic.encoding import TrialInputEncoder
+    >>> from metaplastic.encoding import TrialInputEncoder, TrialInputs
     >>> enc = TrialInputEncoder(spaces.Box(0, 1, (1,)), spaces.Discrete(3))
     >>> lanes = TrialLanes(GRUActorCritic(enc.size, spaces.Discrete(3), hidden=8), enc, 2)
     >>> lanes.reset()
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from metaplastic.encoding import TrialInputEncoder
+from metaplastic.encoding import TrialInputEncoder, TrialInputs
 
 
 class TrialLanes:
@@ -29,17 +29,16 @@ class TrialLanes:
 
     def __init__(self, policy: Any, encoder: TrialInputEncoder, n: int, device: str | torch.device = "cpu"):
         self.policy, self.encoder, self.n, self.device = policy, encoder, int(n), torch.device(device)
+        self.inputs = TrialInputs(encoder, n)
 
     def reset(self) -> None:
         """A new trial in every lane."""
         self.state = self.policy.initial_state(self.n)
-        self.prev_action = np.zeros((self.n, self.encoder.act_width), dtype=np.float32)
-        self.prev_reward = np.zeros(self.n, dtype=np.float32)
-        self.boundary = np.ones(self.n, dtype=np.float32)
+        self.inputs.reset()
 
     def step(self, obs: Any, decide: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """One policy step on every lane; only lanes in ``decide`` keep their new state."""
-        x = torch.as_tensor(self.encoder.assemble(obs, self.prev_action, self.prev_reward, self.boundary), device=self.device)
+        x = torch.as_tensor(self.inputs.assemble(obs), device=self.device)
         params, value, new_state = self.policy.step(x, self.state)
         if decide.all():
             self.state = new_state
@@ -50,9 +49,4 @@ class TrialLanes:
 
     def record(self, actions: Any, rewards: Any, done: Any, decide: np.ndarray) -> None:
         """Remember what the deciding lanes did and got (the next step's inputs)."""
-        idx = np.flatnonzero(decide)
-        if idx.size == 0:
-            return
-        self.prev_action[idx] = self.encoder.encode_action(np.asarray(actions)[idx])
-        self.prev_reward[idx] = np.asarray(rewards, dtype=np.float32)[idx]
-        self.boundary[idx] = np.asarray(done, dtype=np.float32)[idx]
+        self.inputs.record(actions, rewards, done, decide)

@@ -58,7 +58,7 @@ def train_rl2(policy: Any, optimizer: torch.optim.Optimizer, tasks: Any, *, budg
                 "grad_norm": grad_norm}, len(task_list)
 
     return run_outer_loop(update, label="rl2", budget=budget, seed=seed, progress=progress, callback=callback,
-                          show_progress=show_progress)
+                          show_progress=show_progress, seed_framework=torch.manual_seed)
 
 
 def settings_from(config: dict[str, Any]) -> RL2Settings:

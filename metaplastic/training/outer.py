@@ -35,12 +35,12 @@ class TrainProgress:
 
 def run_outer_loop(update: Callable[[np.random.Generator, float], tuple[dict[str, Any], int]], *, label: str, budget: Any,
                    seed: int, progress: TrainProgress, callback: Callable[[dict[str, Any]], Any] | None = None,
-                   show_progress: bool = True) -> TrainProgress:
+                   show_progress: bool = True, seed_framework: Callable[[int], Any] | None = None) -> TrainProgress:
     """Call ``update(rng, fraction_of_budget_spent) -> (metrics, tasks_used)`` until the
     budget (counting ``progress`` already made) is spent; ``callback`` gets each update's
-    metrics with ``update``, ``elapsed_s`` and ``update_s`` added."""
-    import torch
-
+    metrics with ``update``, ``elapsed_s`` and ``update_s`` added. ``seed_framework``
+    (e.g. ``torch.manual_seed``) is called with a seed drawn from the update's generator.
+    numpy only: torch-free learners share this loop."""
     budget = Budget.parse(budget)
     clock = budget.clock(updates_done=progress.updates, seconds_done=progress.seconds)
     shown = int(clock.fraction() * 1000)
@@ -48,7 +48,9 @@ def run_outer_loop(update: Callable[[np.random.Generator, float], tuple[dict[str
         advance(shown)
         while not clock.done():
             rng = np.random.default_rng([seed, progress.updates])
-            torch.manual_seed(int(rng.integers(2**62)))
+            framework_seed = int(rng.integers(2**62))
+            if seed_framework is not None:
+                seed_framework(framework_seed)
             t0 = time.perf_counter()
             metrics, tasks_used = update(rng, clock.fraction())
             clock.tick()

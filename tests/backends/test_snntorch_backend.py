@@ -29,9 +29,11 @@ def test_synaptic_events_are_spikes_times_fan_out():
     active = np.array([True, True, False, True])
     agent.act(np.zeros((4, 1)), active)
     spikes = learner.model.spike_count()[torch.as_tensor(active)].sum().item()
+    delivered = learner.model.delivered_count()[torch.as_tensor(active)].sum().item()
     ops = agent.ops()
     assert ops.decisions == 3
-    assert ops.synaptic_events == spikes * 16
+    assert ops.spikes == spikes
+    assert ops.synaptic_events == delivered * 16
     assert ops.neuron_updates == 3 * 2 * 16
     assert ops.macs == 3 * (2 * (1 + 5 + 2) * 16 + 16 * 5)  # graded input per sub-step, head per decision
 

@@ -1,0 +1,137 @@
+"""What evolution strategies optimise for a spiking RL² network: the mean trial return of a
+:class:`~metaplastic.spiking.SpikingNet` run event-driven on a batch of training tasks.
+
+:class:`NetVector` maps the network's trainable arrays (weights, and the plasticity
+learning rates of a plastic network) to one flat vector and back; :class:`TrialReturnFitness`
+is a picklable callable that an :mod:`executor <metaplastic.executors>` runs on a job
+``(theta, task_seed, agent_seed)``. numpy and numba only.
+
+Example:
+    >>> import numpy as np, metaplastic
+    >>> tasks = metaplastic.make_tasks("bandits:k=2,n=4")
+    >>> net = random_net(tasks, neurons=8, seed=0)
+    >>> vec = NetVector(net)
+    >>> fitness = TrialReturnFitness(vec, "bandits:k=2,n=4", batch_tasks=16)
+    >>> 0.0 <= fitness((vec.flatten(net), 1, 2)) <= 4.0
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from metaplastic.encoding import TrialInputEncoder
+from metaplastic.errors import ConfigError
+from metaplastic.spiking.net import Plasticity, SpikingNet
+
+__all__ = ["NetVector", "TrialReturnFitness", "random_net", "trial_returns"]
+
+
+def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron: str = "cuba-lif",
+               plastic: bool = False) -> SpikingNet:
+    """A fresh RL² network for ``tasks``' spaces: Gaussian weights scaled by fan-in, the
+    snntorch policy's default decays; ``plastic`` adds zero recurrent learning rates (to
+    be evolved) with a trace that keeps half of itself per step."""
+    space = tasks.action_space
+    if not hasattr(space, "n"):
+        raise ConfigError("the numba backend's networks read out discrete actions; this task family's actions are "
+                          "continuous")
+    enc = TrialInputEncoder(tasks.observation_space, space)
+    rng = np.random.default_rng(seed)
+    n, i, a = int(neurons), enc.size, int(space.n)
+    alif = {"dtheta": 0.05, "theta_step": 0.2, "dr": 0.2} if neuron == "alif" else {}
+    return SpikingNet(
+        neuron=neuron, w_in=rng.normal(0, 2.0 / np.sqrt(i), (n, i)), w_rec=rng.normal(0, 1.0 / np.sqrt(n), (n, n)),
+        w_out=rng.normal(0, 1.0 / np.sqrt(n), (a, n)), b_out=np.zeros(a), du=0.2, dv=0.1, readout_decay=0.2,
+        substeps=int(substeps), plasticity=Plasticity(lr_rec=np.zeros((n, n)), trace_decay=0.5) if plastic else None,
+        **alif,
+    )
+
+
+class NetVector:
+    """The trainable arrays of a network as one flat float64 vector (and back).
+
+    Trained: ``w_in``, ``w_rec``, ``w_out``, ``b_out``, and ``plasticity.lr_rec`` when the
+    template's plasticity has a non-zero trace (``trainable_plasticity``). Everything else
+    (decays, thresholds, time step) is kept from the template.
+    """
+
+    WEIGHTS = ("w_in", "w_rec", "w_out", "b_out")
+
+    def __init__(self, template: SpikingNet, trainable_plasticity: bool | None = None):
+        self.template = template
+        if trainable_plasticity is None:
+            trainable_plasticity = template.plasticity.trace_decay < 1.0 or template.plasticity.enabled
+        self.names = self.WEIGHTS + (("plasticity.lr_rec",) if trainable_plasticity else ())
+        self.shapes = [self._get(template, k).shape for k in self.names]
+        self.size = int(sum(int(np.prod(s)) for s in self.shapes))
+
+    @staticmethod
+    def _get(net: SpikingNet, name: str) -> np.ndarray:
+        return net.plasticity.lr_rec if name == "plasticity.lr_rec" else getattr(net, name)
+
+    def flatten(self, net: SpikingNet) -> np.ndarray:
+        return np.concatenate([np.asarray(self._get(net, k), dtype=np.float64).ravel() for k in self.names])
+
+    def unflatten(self, theta: np.ndarray) -> SpikingNet:
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.size,):
+            raise ConfigError(f"parameter vector must have {self.size} entries, got shape {theta.shape}")
+        parts, at = {}, 0
+        for name, shape in zip(self.names, self.shapes):
+            k = int(np.prod(shape))
+            parts[name] = theta[at : at + k].reshape(shape)
+            at += k
+        lr = parts.pop("plasticity.lr_rec", None)
+        plasticity = self.template.plasticity if lr is None else replace(self.template.plasticity, lr_rec=lr)
+        return replace(self.template, **parts, plasticity=plasticity)
+
+
+def trial_returns(net: SpikingNet, tasks: Any, task_list: list, *, agent_seeds: np.ndarray, env_seed: int,
+                  greedy: bool = False) -> np.ndarray:
+    """``(len(task_list), episodes)`` returns of one trial per task, run event-driven."""
+    from metaplastic.spiking.net_agent import SpikingNetAgent
+    from metaplastic.vector import run_vector_trials
+
+    enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
+    agent = SpikingNetAgent(net, enc, len(task_list), greedy=greedy)
+    venv = tasks.make_vector_env(task_list)
+    try:
+        return run_vector_trials(agent, venv, tasks.episodes_per_trial, agent_seeds=agent_seeds, env_seed=env_seed)
+    finally:
+        venv.close()
+
+
+class TrialReturnFitness:
+    """Mean trial return of the network ``vector.unflatten(theta)`` on ``batch_tasks``
+    training tasks drawn with ``task_seed`` (the same tasks for a whole generation: common
+    random numbers), its agents seeded by ``agent_seed``."""
+
+    def __init__(self, vector: NetVector, tasks: Any, *, batch_tasks: int, greedy: bool = False):
+        """``tasks``: a task spec string, or a task distribution with a ``spec`` (which a
+        worker process rebuilds it from)."""
+        self.vector, self.batch_tasks, self.greedy = vector, int(batch_tasks), greedy
+        self.tasks_spec = tasks if isinstance(tasks, str) else getattr(tasks, "spec", None)
+        self._tasks: Any = None if isinstance(tasks, str) else tasks
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_tasks": None}  # rebuilt from the spec in each worker
+
+    def tasks(self) -> Any:
+        if self._tasks is None:
+            from metaplastic.api import make_tasks
+
+            self._tasks = make_tasks(self.tasks_spec)
+        return self._tasks
+
+    def __call__(self, job: tuple[np.ndarray, int, int]) -> float:
+        theta, task_seed, agent_seed = job
+        tasks = self.tasks()
+        task_list = tasks.sample(self.batch_tasks, seed=int(task_seed), split="train")
+        seeds = np.random.SeedSequence([int(agent_seed)]).generate_state(len(task_list), dtype=np.uint32)
+        returns = trial_returns(self.vector.unflatten(theta), tasks, task_list, agent_seeds=seeds,
+                                env_seed=int(agent_seed), greedy=self.greedy)
+        return float(returns.sum(axis=1).mean())

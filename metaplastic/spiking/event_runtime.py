@@ -1,0 +1,113 @@
+"""``EventDrivenLanes``: many independent copies ("lanes") of one
+:class:`~metaplastic.spiking.SpikingNet`, stepped decision by decision by the numba
+kernels (:mod:`metaplastic.spiking.kernels`). numpy and numba only: no torch on this path.
+
+Example:
+    >>> import numpy as np
+    >>> from metaplastic.spiking import SpikingNet
+    >>> net = SpikingNet(w_in=[[2.0]], w_out=[[1.0]], du=1.0, dv=1.0, substeps=2)
+    >>> lanes = EventDrivenLanes(net, num_lanes=3)
+    >>> lanes.reset()
+    >>> lanes.decide(np.ones((3, 1)), np.zeros(3), np.array([True, True, False]))[:, 0].tolist()
+    [1.0, 1.0, 0.0]
+    >>> lanes.ops().synaptic_events, lanes.ops().neuron_updates
+    (0, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from metaplastic.core import OpCounts
+from metaplastic.spiking import kernels as K
+from metaplastic.spiking.net import SpikingNet
+
+F32 = np.float32
+
+
+class EventDrivenLanes:
+    """``num_lanes`` copies of ``net``, each with its own state (and, when plastic, its own
+    weights, restored at every :meth:`reset`)."""
+
+    def __init__(self, net: SpikingNet, num_lanes: int):
+        if not isinstance(net, SpikingNet):
+            raise TypeError(f"EventDrivenLanes runs a SpikingNet, got {type(net).__name__}")
+        self.net, self.num_lanes = net, int(num_lanes)
+        n, i, lanes = net.n_neurons, net.n_inputs, self.num_lanes
+        p = net.plasticity
+        self.plastic_in, self.plastic_rec = bool(np.any(p.lr_in)), bool(np.any(p.lr_rec))
+        self.plastic = self.plastic_in or self.plastic_rec
+        self._w_in_t = np.ascontiguousarray(net.w_in.T, dtype=F32)[None]
+        self._w_rec_t = np.ascontiguousarray(net.w_rec.T, dtype=F32)[None]
+        self.w_out = np.ascontiguousarray(net.w_out, dtype=F32)
+        self.b_out = np.ascontiguousarray(net.b_out, dtype=F32)
+        rows = [net.du, net.dv, net.vth, net.bias, net.dtheta, net.theta_step, net.dr, net.readout_decay,
+                np.full(n, 1.0 if net.neuron == "alif" else 0.0)]
+        self.neuron = np.ascontiguousarray(np.stack(rows), dtype=F32)
+        self.keep = float(1.0 - p.trace_decay)
+        empty3 = np.zeros((0, 0, 0), F32)
+        self.lr_in_t = np.ascontiguousarray(p.lr_in.T, dtype=F32) if self.plastic_in else np.zeros((0, 0), F32)
+        self.lr_rec_t = np.ascontiguousarray(p.lr_rec.T, dtype=F32) if self.plastic_rec else np.zeros((0, 0), F32)
+        self.e_in = np.zeros((lanes, i, n), F32) if self.plastic_in else empty3
+        self.e_rec = np.zeros((lanes, n, n), F32) if self.plastic_rec else empty3
+        # per-lane weights only when plasticity changes them
+        self.w_in_t = np.repeat(self._w_in_t, lanes, axis=0) if self.plastic else self._w_in_t
+        self.w_rec_t = np.repeat(self._w_rec_t, lanes, axis=0) if self.plastic else self._w_rec_t
+        self.state = np.zeros((5, lanes, n), F32)
+        self.x_prev = np.zeros((lanes, i), F32)
+        self.spk = np.zeros((lanes, n), np.int32)
+        self.nspk = np.zeros(lanes, np.int64)
+        self.y = np.zeros((lanes, net.n_outputs), F32)
+        self.counts = np.zeros(K.N_COUNTS, np.int64)
+        self.reset()
+
+    def reset(self, lanes: Any = None) -> None:
+        """Every lane (or the lanes in the boolean mask ``lanes``) back to rest."""
+        idx = slice(None) if lanes is None else np.flatnonzero(np.asarray(lanes, dtype=bool))
+        self.state[:, idx] = 0.0
+        self.state[K.THETA, idx] = self.neuron[K.VTH]
+        self.x_prev[idx] = 0.0
+        self.nspk[idx] = 0
+        self.y[idx] = 0.0
+        if self.plastic:
+            self.w_in_t[idx] = self._w_in_t[0]
+            self.w_rec_t[idx] = self._w_rec_t[0]
+            if self.plastic_in:
+                self.e_in[idx] = 0.0
+            if self.plastic_rec:
+                self.e_rec[idx] = 0.0
+        if lanes is None:
+            self.counts[:] = 0
+
+    def decide(self, x: Any, modulation: Any, active: Any) -> np.ndarray:
+        """Run one decision (``substeps`` time steps) on the active lanes; the readout ``y``
+        (num_lanes, A) — rows of inactive lanes hold their last value."""
+        x = np.ascontiguousarray(x, dtype=F32)
+        mod = np.ascontiguousarray(modulation, dtype=F32)
+        act = np.ascontiguousarray(active, dtype=np.bool_)
+        K.decide(self.w_in_t, self.w_rec_t, self.w_out, self.b_out, self.neuron, self.lr_in_t, self.lr_rec_t,
+                 self.keep, self.e_in, self.e_rec, self.state, self.x_prev, self.spk, self.nspk, x, mod, act,
+                 self.net.substeps, self.y, self.counts)
+        return self.y
+
+    def ops(self) -> OpCounts:
+        """Operations executed since the last full :meth:`reset` (``decisions`` left 0)."""
+        c = self.counts
+        return OpCounts(macs=int(c[K.MACS]), acs=int(c[K.ACS]), synaptic_events=int(c[K.EVENTS]),
+                        neuron_updates=int(c[K.NEURON_UPDATES]), mem_bytes=int(c[K.MEM_BYTES]),
+                        synaptic_updates=int(c[K.SYNAPTIC_UPDATES]), spikes=int(c[K.SPIKES]))
+
+    # views of the state, for tests and inspection
+    @property
+    def voltage(self) -> np.ndarray:
+        return self.state[K.V]
+
+    @property
+    def current(self) -> np.ndarray:
+        return self.state[K.U]
+
+    def recurrent_weights(self, lane: int = 0) -> np.ndarray:
+        """Lane ``lane``'s recurrent weights (N, N), post-synaptic rows, as float64."""
+        return self.w_rec_t[lane if self.plastic else 0].T.astype(np.float64)

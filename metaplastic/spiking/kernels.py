@@ -1,0 +1,168 @@
+"""Numba kernels that run a :class:`~metaplastic.spiking.SpikingNet` event-driven.
+
+One call, :func:`decide`, advances every active lane through the ``substeps`` time steps of
+one decision and reads the readout once at the end. Synaptic input is delivered only from
+what was emitted: each presynaptic spike adds one row of the (transposed) recurrent
+weights to its targets, and each non-zero graded input one row of the input weights, so
+the cost follows activity (spikes × fan-out), not the square of the layer size. The
+three-factor plasticity rule runs in the same loop, and operation counts are accumulated
+as the kernel executes them (index constants below). Compiled once, cached on disk
+(``cache=True``).
+
+The equations are :class:`~metaplastic.spiking.SpikingNet`'s; the numpy reference
+simulator (:func:`metaplastic.spiking.simulate`) is the ground truth they are tested
+against. Arithmetic is float32, like the snntorch training runtime.
+
+Array layout (``L`` lanes, ``N`` neurons, ``I`` inputs, ``A`` readout units):
+
+* ``w_in_t`` (Lw, I, N) and ``w_rec_t`` (Lw, N, N): weights transposed (row = one
+  presynaptic source's fan-out); ``Lw`` is 1 (shared) or ``L`` (per-lane copies that
+  plasticity changes).
+* ``neuron`` (9, N): rows ``du, dv, vth, bias, dtheta, theta_step, dr, readout_decay`` and
+  the alif flag in row 8 (the same value in every column).
+* ``state`` (5, L, N): rows ``u, v, theta, r, z``; ``x_prev`` (L, I) the input in flight;
+  ``spk`` (L, N) indices of the neurons that spiked last step, ``nspk`` (L,) how many.
+* ``lr_in_t`` (I, N), ``lr_rec_t`` (N, N), ``e_in`` (L, I, N), ``e_rec`` (L, N, N): the
+  plasticity rates and eligibility traces, transposed like the weights (size 0 when off).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# indices into the ``counts`` array the kernels accumulate into
+MACS, ACS, EVENTS, NEURON_UPDATES, SPIKES, SYNAPTIC_UPDATES, MEM_BYTES = range(7)
+N_COUNTS = 7
+
+# rows of the ``neuron`` parameter array
+DU, DV, VTH, BIAS, DTHETA, THETA_STEP, DR, READOUT_DECAY, ALIF = range(9)
+# rows of the ``state`` array
+U, V, THETA, R, Z = range(5)
+
+
+@numba.njit(cache=True)
+def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in, e_rec,
+           state, x_prev, spk, nspk, x, mod, active, substeps, y, counts):  # pragma: no cover - jitted
+    """One decision on every active lane: ``substeps`` time steps, then the readout ``y``.
+
+    ``x`` (L, I) is the decision's graded input, held for its time steps; ``mod`` (L,) the
+    plasticity third factor, applied on the first of them; ``keep`` is
+    ``1 - trace_decay``. Inactive lanes are left exactly as they were.
+    """
+    n_lanes = state.shape[1]
+    n = state.shape[2]
+    n_in = x.shape[1]
+    n_out = w_out.shape[0]
+    shared = w_in_t.shape[0] == 1
+    plastic_in = lr_in_t.shape[0] > 0
+    plastic_rec = lr_rec_t.shape[0] > 0
+    alif = neuron[ALIF, 0] != 0.0
+    a = np.empty(n, np.float32)
+    fired = np.empty(n, np.int32)
+    wbytes = 4
+    for lane in range(n_lanes):
+        if not active[lane]:
+            continue
+        lw = 0 if shared else lane
+        for t in range(substeps):
+            # synapses deliver what was emitted one step earlier: graded inputs, then spikes
+            for k in range(n):
+                a[k] = 0.0
+            for i in range(n_in):
+                xi = x_prev[lane, i]
+                if xi != 0.0:
+                    for k in range(n):
+                        a[k] += w_in_t[lw, i, k] * xi
+                    counts[MACS] += n
+                    counts[MEM_BYTES] += wbytes * n
+            ns = nspk[lane]
+            for q in range(ns):
+                j = spk[lane, q]
+                for k in range(n):
+                    a[k] += w_rec_t[lw, j, k]
+            counts[ACS] += ns * n
+            counts[EVENTS] += ns * n
+            counts[MEM_BYTES] += wbytes * ns * n
+            # neurons
+            cnt = 0
+            for k in range(n):
+                u = (1.0 - neuron[DU, k]) * state[U, lane, k] + a[k]
+                v = (1.0 - neuron[DV, k]) * state[V, lane, k] + u + neuron[BIAS, k]
+                if alif:
+                    vth = neuron[VTH, k]
+                    th = (1.0 - neuron[DTHETA, k]) * (state[THETA, lane, k] - vth) + vth
+                    r = (1.0 - neuron[DR, k]) * state[R, lane, k]
+                    s = v - r >= th
+                    if s:
+                        r += 2.0 * th
+                        th += neuron[THETA_STEP, k]
+                    state[THETA, lane, k] = th
+                    state[R, lane, k] = r
+                else:
+                    s = v > neuron[VTH, k]
+                    if s:
+                        v = 0.0
+                state[U, lane, k] = u
+                state[V, lane, k] = v
+                z = (1.0 - neuron[READOUT_DECAY, k]) * state[Z, lane, k]
+                if s:
+                    z += 1.0
+                    fired[cnt] = k
+                    cnt += 1
+                state[Z, lane, k] = z
+            counts[NEURON_UPDATES] += n
+            counts[SPIKES] += cnt
+            counts[MEM_BYTES] += wbytes * (5 if alif else 3) * 2 * n
+            # plasticity: eligibility traces of this step, weights changed where m != 0
+            m = mod[lane] if t == 0 else 0.0
+            if plastic_rec:
+                if keep != 1.0:
+                    for j in range(n):
+                        for k in range(n):
+                            e_rec[lane, j, k] *= keep
+                    counts[MACS] += n * n
+                for q in range(ns):
+                    j = spk[lane, q]
+                    for c in range(cnt):
+                        e_rec[lane, j, fired[c]] += 1.0
+                counts[ACS] += ns * cnt
+                if m != 0.0:
+                    for j in range(n):
+                        for k in range(n):
+                            w_rec_t[lw, j, k] += lr_rec_t[j, k] * m * e_rec[lane, j, k]
+                    counts[SYNAPTIC_UPDATES] += n * n
+                    counts[MEM_BYTES] += wbytes * 3 * n * n
+            if plastic_in:
+                if keep != 1.0:
+                    for i in range(n_in):
+                        for k in range(n):
+                            e_in[lane, i, k] *= keep
+                    counts[MACS] += n_in * n
+                for i in range(n_in):
+                    xi = x_prev[lane, i]
+                    if xi != 0.0:
+                        for c in range(cnt):
+                            e_in[lane, i, fired[c]] += xi
+                        counts[MACS] += cnt
+                if m != 0.0:
+                    for i in range(n_in):
+                        for k in range(n):
+                            w_in_t[lw, i, k] += lr_in_t[i, k] * m * e_in[lane, i, k]
+                    counts[SYNAPTIC_UPDATES] += n_in * n
+                    counts[MEM_BYTES] += wbytes * 3 * n_in * n
+            # what this step emitted is in flight for the next
+            for i in range(n_in):
+                x_prev[lane, i] = x[lane, i]
+            for c in range(cnt):
+                spk[lane, c] = fired[c]
+            nspk[lane] = cnt
+        # the non-spiking readout, once per decision
+        for o in range(n_out):
+            acc = b_out[o]
+            for k in range(n):
+                acc += w_out[o, k] * state[Z, lane, k]
+            y[lane, o] = acc
+        counts[MACS] += n_out * n
+        counts[MEM_BYTES] += wbytes * n_out * (n + 1)
+

@@ -1,0 +1,103 @@
+"""``SpikingNetAgent``: RL² agents that run a :class:`~metaplastic.spiking.SpikingNet`
+event-driven (a :class:`~metaplastic.core.VectorAgent`, numpy and numba only).
+
+Each decision encodes RL²'s input (observation, previous action, previous reward,
+boundary flag), runs the network's ``substeps`` time steps and reads its readout as
+action logits. The plasticity third factor of a decision's first time step is the
+modulation of the reward observed just before it (:meth:`Plasticity.modulation`: the
+reward itself, or a reward-prediction error against a per-lane running baseline); 0 at
+the start of a trial. Actions are sampled from the softmax of the logits with a generator
+seeded from the lane seeds, exactly as the torch and snntorch agents sample theirs.
+
+Example:
+    >>> import numpy as np, metaplastic
+    >>> from metaplastic.spiking import SpikingNet
+    >>> tasks = metaplastic.make_tasks("bandits:k=2,n=3")
+    >>> enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
+    >>> net = SpikingNet(w_in=np.ones((4, enc.size)), w_out=np.ones((2, 4)), du=0.5, dv=0.5, substeps=2)
+    >>> agent = SpikingNetAgent(net, enc, num_lanes=2)
+    >>> agent.reset([0, 1])
+    >>> agent.act(np.zeros(2, int), np.ones(2, bool)).shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from metaplastic.core import OpCounts
+from metaplastic.encoding import TrialInputEncoder, TrialInputs
+from metaplastic.errors import ConfigError
+from metaplastic.sampling import sample_categorical, softmax
+from metaplastic.spiking.event_runtime import EventDrivenLanes
+from metaplastic.spiking.net import SpikingNet
+
+__all__ = ["SpikingNetAgent"]
+
+
+class SpikingNetAgent:
+    """``num_lanes`` RL² agents running one :class:`SpikingNet` on the numba kernels."""
+
+    def __init__(self, net: SpikingNet, encoder: TrialInputEncoder, num_lanes: int, *, greedy: bool = False):
+        if net.n_inputs != encoder.size:
+            raise ConfigError(f"this SpikingNet takes {net.n_inputs} inputs but the task family's RL² input has "
+                              f"{encoder.size} (observation, previous action, reward, boundary); use a network "
+                              "trained on this family")
+        n_actions = getattr(encoder.action_space, "n", None)
+        if n_actions is None or net.n_outputs != int(n_actions):
+            raise ConfigError(f"this SpikingNet has {net.n_outputs} readout units; the task family needs one per "
+                              f"discrete action ({n_actions if n_actions is not None else 'a continuous action space'})")
+        self.net, self.encoder, self.num_lanes, self.greedy = net, encoder, int(num_lanes), bool(greedy)
+        self.lanes = EventDrivenLanes(net, self.num_lanes)
+        self.inputs = TrialInputs(encoder, self.num_lanes)
+        self.rng = np.random.default_rng()
+        self.decisions = 0
+        self._mod = np.zeros(self.num_lanes, np.float32)
+        self._baseline = np.zeros(self.num_lanes, np.float64)
+
+    def reset(self, seeds: Any) -> None:
+        seeds = [int(s) for s in np.asarray(seeds, dtype=np.uint64).ravel()]
+        if len(seeds) != self.num_lanes:
+            raise ValueError(f"reset needs {self.num_lanes} seeds, got {len(seeds)}")
+        self.rng = np.random.default_rng(np.random.SeedSequence(seeds))
+        self.lanes.reset()
+        self.inputs.reset()
+        self.decisions = 0
+        self._mod[:] = 0.0
+        self._baseline[:] = 0.0
+
+    def logits(self, obs: Any, active: Any) -> np.ndarray:
+        """Run one decision on the active lanes and return the readout (num_lanes, A)."""
+        active = np.asarray(active, dtype=bool)
+        y = self.lanes.decide(self.inputs.assemble(obs), self._mod, active)
+        self._mod[active] = 0.0  # the third factor is spent on this decision's first step
+        self.decisions += int(active.sum())
+        return y
+
+    def act(self, obs: Any, active: Any) -> np.ndarray:
+        return sample_categorical(softmax(self.logits(obs, active)), self.rng, greedy=self.greedy)
+
+    def observe(self, obs, actions, rewards, next_obs, terminated, truncated, active) -> None:
+        active = np.asarray(active, dtype=bool)
+        done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+        self.inputs.record(np.asarray(actions), np.asarray(rewards), done, active)
+        if self.lanes.plastic:
+            r = np.asarray(rewards, dtype=np.float64)
+            p = self.net.plasticity
+            if p.modulator == "reward":
+                m = r
+            else:  # a reward-prediction error against each lane's running baseline
+                m = r - self._baseline
+                self._baseline = np.where(active, (1 - p.baseline_decay) * self._baseline + p.baseline_decay * r,
+                                          self._baseline)
+            self._mod[active] = m[active]
+
+    def end_episode(self, mask: Any) -> None:
+        pass  # the boundary flag was recorded with the episode's last transition
+
+    def ops(self) -> OpCounts:
+        counts = self.lanes.ops().as_dict()
+        counts["decisions"] = self.decisions
+        return OpCounts(**counts)
