@@ -6,7 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test bench venv clean
+NOTORCH := .venv-notorch
+NOTORCH_STAMP := $(NOTORCH)/.installed
+
+.PHONY: run test test-main test-notorch bench venv clean
 
 venv: $(STAMP)
 
@@ -19,13 +22,25 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/metaplastic compare --tasks bandits:k=5,n=10 --n-tasks 1000 --seed 0
 
-## the test suite (exit code 5, "no tests collected", fails like any other)
-test: $(STAMP)
+## the test suite (exit code 5, "no tests collected", fails like any other), then the
+## numba backend's tests in an environment without torch (the torch-free path)
+test: test-main test-notorch
+
+test-main: $(STAMP)
 	$(BIN)/python -m pytest
+
+$(NOTORCH_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(NOTORCH)
+	$(NOTORCH)/bin/python -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	touch $(NOTORCH_STAMP)
+
+test-notorch: $(NOTORCH_STAMP)
+	$(NOTORCH)/bin/python -c "import importlib.util, sys; sys.exit('torch is installed in $(NOTORCH)' if importlib.util.find_spec('torch') else 0)"
+	$(NOTORCH)/bin/python -m pytest -p no:cacheprovider tests/backends/test_numba_backend.py tests/spiking/test_net.py tests/test_core.py
 
 ## pytest-benchmark suites
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider -o addopts= -o testpaths=benchmarks
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks
+	rm -rf $(VENV) $(NOTORCH) build dist *.egg-info .pytest_cache .benchmarks

@@ -157,3 +157,10 @@ def test_numba_path_imports_no_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_spiking_family_falls_back_to_numba_without_torch():
+    import importlib.util
+
+    with_snn = all(importlib.util.find_spec(m) is not None for m in ("torch", "snntorch"))
+    assert metaplastic.make("spiking").name == ("snntorch" if with_snn else "numba")
