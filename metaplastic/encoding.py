@@ -77,9 +77,27 @@ class TrialInputEncoder:
         return self.assemble(obs, enc, prev_reward, boundary)
 
 
+def encode_into(space: spaces.Space, x: Any, out: np.ndarray, rows: np.ndarray | None = None) -> None:
+    """Write the encoding of ``x`` (one element of ``space`` per row in ``rows``; None: every
+    row) into ``out`` in place (``out`` is a column block of an input buffer)."""
+    if isinstance(space, spaces.Discrete):
+        idx = np.asarray(x, dtype=np.int64).reshape(-1) - int(space.start)
+        if rows is None:
+            out[:] = 0.0
+            out[np.arange(out.shape[0]), idx] = 1.0
+        else:
+            out[rows] = 0.0
+            out[rows, idx] = 1.0
+    elif rows is None:
+        out[:] = np.asarray(x).reshape(out.shape)
+    else:
+        out[rows] = np.asarray(x).reshape(len(rows), -1)
+
+
 class TrialInputs:
-    """Per-lane memory of what RL²'s next input needs: the previous action, the previous
-    reward and the boundary flag, for ``n`` lanes (numpy; shared by every RL² runtime).
+    """Per-lane RL² inputs kept in one ``(n, size)`` float32 buffer: the observation is
+    written at each step, the previous action, previous reward and boundary flag when a
+    transition is recorded (numpy; shared by every RL² runtime).
 
     Example:
         >>> from gymnasium import spaces
@@ -91,23 +109,36 @@ class TrialInputs:
 
     def __init__(self, encoder: TrialInputEncoder, n: int):
         self.encoder, self.n = encoder, int(n)
+        self.x = np.zeros((self.n, encoder.size), dtype=np.float32)
+        ow, aw = encoder.obs_width, encoder.act_width
+        self._obs, self._act = self.x[:, :ow], self.x[:, ow : ow + aw]
+        self._all = np.arange(self.n)
         self.reset()
+
+    @property
+    def prev_reward(self) -> np.ndarray:
+        return self.x[:, -2]
 
     def reset(self) -> None:
         """A new trial in every lane: no previous action, reward 0, boundary set."""
-        self.prev_action = np.zeros((self.n, self.encoder.act_width), dtype=np.float32)
-        self.prev_reward = np.zeros(self.n, dtype=np.float32)
-        self.boundary = np.ones(self.n, dtype=np.float32)
+        self.x[:] = 0.0
+        self.x[:, -1] = 1.0
 
     def assemble(self, obs: Any) -> np.ndarray:
-        """``(n, size)`` inputs for observations ``obs``."""
-        return self.encoder.assemble(obs, self.prev_action, self.prev_reward, self.boundary)
+        """The ``(n, size)`` inputs for observations ``obs``: the buffer itself, valid until
+        the next call (copy it to keep it)."""
+        encode_into(self.encoder.observation_space, obs, self._obs)
+        return self.x
 
     def record(self, actions: Any, rewards: Any, done: Any, decide: np.ndarray) -> None:
         """Remember what the deciding lanes did and got (the next step's inputs)."""
-        idx = np.flatnonzero(decide)
-        if idx.size == 0:
+        if decide.all():
+            encode_into(self.encoder.action_space, actions, self._act)
+            self.x[:, -2] = rewards
+            self.x[:, -1] = done
             return
-        self.prev_action[idx] = self.encoder.encode_action(np.asarray(actions)[idx])
-        self.prev_reward[idx] = np.asarray(rewards, dtype=np.float32)[idx]
-        self.boundary[idx] = np.asarray(done, dtype=np.float32)[idx]
+        rows = np.flatnonzero(decide)
+        if rows.size:
+            encode_into(self.encoder.action_space, np.asarray(actions)[rows], self._act, rows)
+            self.x[rows, -2] = np.asarray(rewards)[rows]
+            self.x[rows, -1] = np.asarray(done)[rows]

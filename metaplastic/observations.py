@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ def check_observation(space: spaces.Space, obs: Any) -> Any:
             raise InvalidObservation(f"observation {obs!r} is not numeric; expected an array of shape {space.shape}") from None
         if x.shape != space.shape:
             raise InvalidObservation(f"observation has shape {x.shape}, expected {space.shape}")
-        if not np.all(np.isfinite(x)):
+        if not (math.isfinite(x.item()) if x.size == 1 else np.isfinite(x).all()):
             raise InvalidObservation("observation contains NaN or infinity; check the environment's output")
         return x
     if isinstance(space, spaces.Discrete):
@@ -35,9 +36,10 @@ def check_observation(space: spaces.Space, obs: Any) -> Any:
             isinstance(obs, np.ndarray) and obs.shape == () and np.issubdtype(obs.dtype, np.integer)
         ):
             raise InvalidObservation(f"observation {obs!r} is not an integer in [{space.start}, {space.start + space.n})")
-        if not space.contains(np.int64(obs)):
-            raise InvalidObservation(f"observation {int(obs)} is outside [{space.start}, {space.start + space.n})")
-        return int(obs)
+        value, start = int(obs), int(space.start)
+        if not start <= value < start + int(space.n):
+            raise InvalidObservation(f"observation {value} is outside [{start}, {start + space.n})")
+        return value
     if not space.contains(obs):
         raise InvalidObservation(f"observation {obs!r} is not in the observation space {space}")
     return obs

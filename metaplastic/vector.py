@@ -71,8 +71,8 @@ def _batch(x: Any) -> np.ndarray:
 
 
 def _unbatch(a: Any) -> Any:
-    v = np.asarray(a)[0]
-    return v.item() if v.ndim == 0 and np.issubdtype(v.dtype, np.integer) else v
+    v = a[0] if isinstance(a, np.ndarray) else np.asarray(a)[0]
+    return int(v) if isinstance(v, np.integer) else v
 
 
 def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_seeds: np.ndarray, env_seed: int,

@@ -34,15 +34,19 @@ class Latency:
     p99_s: float
     mean_s: float
     decisions_per_s: float
+    act_p50_s: float = 0.0   # agent.act alone (the rest of a decision is observe/end_episode)
+    act_p99_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _summary(times: np.ndarray, batch: int) -> Latency:
+def _summary(times: np.ndarray, act_times: np.ndarray, batch: int) -> Latency:
     p50, p95, p99 = np.percentile(times, [50, 95, 99])
+    a50, a99 = np.percentile(act_times, [50, 99])
     return Latency(batch=batch, samples=int(times.size), p50_s=float(p50), p95_s=float(p95), p99_s=float(p99),
-                   mean_s=float(times.mean()), decisions_per_s=float(batch / times.mean()))
+                   mean_s=float(times.mean()), decisions_per_s=float(batch / times.mean()), act_p50_s=float(a50),
+                   act_p99_s=float(a99))
 
 
 def decision_latency(learner: Any, tasks: Any, *, batch: int = 1, decisions: int = 2000, warmup: int = 200,
@@ -58,6 +62,7 @@ def decision_latency(learner: Any, tasks: Any, *, batch: int = 1, decisions: int
 def _latency_single(learner: Any, tasks: Any, decisions: int, warmup: int, seed: int) -> Latency:
     privileged = getattr(getattr(learner, "capabilities", None), "privileged", False)
     times = np.empty(decisions + warmup)
+    act_times = np.empty(decisions + warmup)
     task_iter = iter(tasks.sample(decisions + warmup, seed=seed, split="test"))
     i = 0
     clock = time.perf_counter_ns
@@ -82,11 +87,12 @@ def _latency_single(learner: Any, tasks: Any, decisions: int, warmup: int, seed:
                     agent.end_episode()
                 t3 = clock()
                 times[i] = ((t1 - t0) + (t3 - t2)) * 1e-9  # the agent's time, not the env's
+                act_times[i] = (t1 - t0) * 1e-9
                 obs = nxt
                 i += 1
             if i >= len(times):
                 break
-    return _summary(times[warmup:], 1)
+    return _summary(times[warmup:], act_times[warmup:], 1)
 
 
 def _latency_batched(learner: Any, tasks: Any, batch: int, decisions: int, warmup: int, seed: int) -> Latency:
@@ -99,6 +105,7 @@ def _latency_batched(learner: Any, tasks: Any, batch: int, decisions: int, warmu
     obs, _ = venv.reset(seed=seed)
     active = np.ones(batch, dtype=bool)
     times = np.empty(decisions + warmup)
+    act_times = np.empty(decisions + warmup)
     clock = time.perf_counter_ns
     steps = 0
     for i in range(len(times)):
@@ -113,9 +120,10 @@ def _latency_batched(learner: Any, tasks: Any, batch: int, decisions: int, warmu
             agent.end_episode(done)
         t3 = clock()
         times[i] = ((t1 - t0) + (t3 - t2)) * 1e-9
+        act_times[i] = (t1 - t0) * 1e-9
         obs = nxt
         steps += 1
         if steps >= tasks.episodes_per_trial * 1000:  # a very long trial: start a new one
             agent.reset(np.arange(batch) + seed + i)
             steps = 0
-    return _summary(times[warmup:], batch)
+    return _summary(times[warmup:], act_times[warmup:], batch)

@@ -27,6 +27,11 @@ from metaplastic.spiking.net import SpikingNet
 F32 = np.float32
 
 
+def _ready(a: Any, dtype: Any) -> bool:
+    """Whether ``a`` can go to the kernel as it is (saves copies on the latency path)."""
+    return isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous
+
+
 class EventDrivenLanes:
     """``num_lanes`` copies of ``net``, each with its own state (and, when plastic, its own
     weights, restored at every :meth:`reset`)."""
@@ -84,9 +89,9 @@ class EventDrivenLanes:
     def decide(self, x: Any, modulation: Any, active: Any) -> np.ndarray:
         """Run one decision (``substeps`` time steps) on the active lanes; the readout ``y``
         (num_lanes, A) — rows of inactive lanes hold their last value."""
-        x = np.ascontiguousarray(x, dtype=F32)
-        mod = np.ascontiguousarray(modulation, dtype=F32)
-        act = np.ascontiguousarray(active, dtype=np.bool_)
+        x = x if _ready(x, F32) else np.ascontiguousarray(x, dtype=F32)
+        mod = modulation if _ready(modulation, F32) else np.ascontiguousarray(modulation, dtype=F32)
+        act = active if _ready(active, np.bool_) else np.ascontiguousarray(active, dtype=np.bool_)
         K.decide(self.w_in_t, self.w_rec_t, self.w_out, self.b_out, self.neuron, self.lr_in_t, self.lr_rec_t,
                  self.keep, self.e_in, self.e_rec, self.state, self.x_prev, self.spk, self.nspk, x, mod, act,
                  self.net.substeps, self.y, self.counts)

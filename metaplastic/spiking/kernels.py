@@ -166,3 +166,34 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
         counts[MACS] += n_out * n
         counts[MEM_BYTES] += wbytes * n_out * (n + 1)
 
+
+
+@numba.njit(cache=True)
+def sample_actions(y, u, greedy, active, out):  # pragma: no cover - jitted
+    """Actions from readout logits ``y`` (L, A), as
+    :func:`metaplastic.sampling.sample_categorical` draws them from ``softmax(y)`` with the
+    uniform numbers ``u`` (L,): the number of cumulative probabilities below ``u`` (at
+    most A - 1); ``greedy``: the first most likely action. Only active lanes are written."""
+    n_out = y.shape[1]
+    p = np.empty(n_out)
+    for lane in range(y.shape[0]):
+        if not active[lane]:
+            continue
+        best = 0
+        top = np.float64(y[lane, 0])
+        for o in range(1, n_out):
+            if y[lane, o] > top:
+                top, best = np.float64(y[lane, o]), o
+        if greedy:
+            out[lane] = best
+            continue
+        total = 0.0
+        for o in range(n_out):
+            p[o] = np.exp(np.float64(y[lane, o]) - top)
+            total += p[o]
+        below, acc = 0, 0.0
+        for o in range(n_out):
+            acc += p[o] / total
+            if acc < u[lane]:
+                below += 1
+        out[lane] = min(below, n_out - 1)

@@ -30,7 +30,7 @@ import numpy as np
 from metaplastic.core import OpCounts
 from metaplastic.encoding import TrialInputEncoder, TrialInputs
 from metaplastic.errors import ConfigError
-from metaplastic.sampling import sample_categorical, softmax
+from metaplastic.spiking import kernels as K
 from metaplastic.spiking.event_runtime import EventDrivenLanes
 from metaplastic.spiking.net import SpikingNet
 
@@ -56,6 +56,8 @@ class SpikingNetAgent:
         self.decisions = 0
         self._mod = np.zeros(self.num_lanes, np.float32)
         self._baseline = np.zeros(self.num_lanes, np.float64)
+        self._actions = np.zeros(self.num_lanes, np.int64)
+        self._no_draw = np.zeros(self.num_lanes)
 
     def reset(self, seeds: Any) -> None:
         seeds = [int(s) for s in np.asarray(seeds, dtype=np.uint64).ravel()]
@@ -72,12 +74,17 @@ class SpikingNetAgent:
         """Run one decision on the active lanes and return the readout (num_lanes, A)."""
         active = np.asarray(active, dtype=bool)
         y = self.lanes.decide(self.inputs.assemble(obs), self._mod, active)
-        self._mod[active] = 0.0  # the third factor is spent on this decision's first step
-        self.decisions += int(active.sum())
+        if self.lanes.plastic:
+            self._mod[active] = 0.0  # the third factor is spent on this decision's first step
+        self.decisions += int(np.count_nonzero(active))
         return y
 
     def act(self, obs: Any, active: Any) -> np.ndarray:
-        return sample_categorical(softmax(self.logits(obs, active)), self.rng, greedy=self.greedy)
+        y = self.logits(obs, active)
+        # one uniform number per lane, as metaplastic.sampling.sample_categorical draws them
+        u = self._no_draw if self.greedy else self.rng.random(self.num_lanes)
+        K.sample_actions(y, u, self.greedy, active, self._actions)
+        return self._actions.copy()
 
     def observe(self, obs, actions, rewards, next_obs, terminated, truncated, active) -> None:
         active = np.asarray(active, dtype=bool)

@@ -38,7 +38,7 @@ class TrialLanes:
 
     def step(self, obs: Any, decide: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """One policy step on every lane; only lanes in ``decide`` keep their new state."""
-        x = torch.as_tensor(self.inputs.assemble(obs), device=self.device)
+        x = torch.tensor(self.inputs.assemble(obs), device=self.device)  # a copy: the buffer is reused
         params, value, new_state = self.policy.step(x, self.state)
         if decide.all():
             self.state = new_state
