@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from metaplastic.bench.activity import activity
 from metaplastic.core import MetaLearner, OpCounts, TaskDistribution, Transition
 from metaplastic.errors import ConfigError, MetaplasticError
 from metaplastic.stats import ci95, ci95_halfwidth
@@ -93,8 +94,20 @@ class Evaluation:
             "ops_total": self.ops.as_dict(),
             "ops_per_decision": self.ops.per_decision(),
             "wall_time_s": self.wall_time_s,
+            **({"activity": act} if (act := activity(self.ops, self.extra.get("dt_s"))) else {}),
             **self.extra,
         }
+
+
+def _time_step(learner: Any) -> float | None:
+    """The time step of a spiking learner's network (seconds), if it has one."""
+    get = getattr(learner, "spiking_net", None)
+    if get is None:
+        return None
+    try:
+        return float(get().dt)
+    except Exception:  # noqa: BLE001 - no network yet, or a plugin's own failure: just no Hz figure
+        return None
 
 
 def _finite(x: float) -> float | None:
@@ -201,7 +214,8 @@ def evaluate(
         returns=returns,
         ops=total,
         wall_time_s=wall,
-        extra={"vectorized": use_vector, "device": str(getattr(learner, "device", "cpu"))},
+        extra={"vectorized": use_vector, "device": str(getattr(learner, "device", "cpu")),
+               **({"dt_s": dt} if (dt := _time_step(learner)) else {})},
     )
 
 

@@ -54,27 +54,33 @@ def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron
 class NetVector:
     """The trainable arrays of a network as one flat float64 vector (and back).
 
-    Trained: ``w_in``, ``w_rec``, ``w_out``, ``b_out``, and ``plasticity.lr_rec`` when the
-    template's plasticity has a non-zero trace (``trainable_plasticity``). Everything else
-    (decays, thresholds, time step) is kept from the template.
+    Trained: ``w_in``, ``w_rec``, ``w_out``, ``b_out``, the per-neuron decays ``du``, ``dv``
+    and ``readout_decay`` (as logits, so that every vector maps to decays inside (0, 1)),
+    and with ``trainable_plasticity`` the recurrent learning rates ``plasticity.lr_rec``.
+    Everything else (thresholds, time step, trace decay) is kept from the template.
     """
 
     WEIGHTS = ("w_in", "w_rec", "w_out", "b_out")
+    DECAYS = ("du", "dv", "readout_decay")
+    _EPS = 1e-6
 
-    def __init__(self, template: SpikingNet, trainable_plasticity: bool | None = None):
+    def __init__(self, template: SpikingNet, trainable_plasticity: bool = False):
         self.template = template
-        if trainable_plasticity is None:
-            trainable_plasticity = template.plasticity.trace_decay < 1.0 or template.plasticity.enabled
-        self.names = self.WEIGHTS + (("plasticity.lr_rec",) if trainable_plasticity else ())
+        self.names = self.WEIGHTS + self.DECAYS + (("plasticity.lr_rec",) if trainable_plasticity else ())
         self.shapes = [self._get(template, k).shape for k in self.names]
         self.size = int(sum(int(np.prod(s)) for s in self.shapes))
 
-    @staticmethod
-    def _get(net: SpikingNet, name: str) -> np.ndarray:
-        return net.plasticity.lr_rec if name == "plasticity.lr_rec" else getattr(net, name)
+    def _get(self, net: SpikingNet, name: str) -> np.ndarray:
+        if name == "plasticity.lr_rec":
+            return net.plasticity.lr_rec
+        value = np.asarray(getattr(net, name), dtype=np.float64)
+        if name in self.DECAYS:
+            p = np.clip(value, self._EPS, 1 - self._EPS)
+            return np.log(p / (1 - p))
+        return value
 
     def flatten(self, net: SpikingNet) -> np.ndarray:
-        return np.concatenate([np.asarray(self._get(net, k), dtype=np.float64).ravel() for k in self.names])
+        return np.concatenate([self._get(net, k).ravel() for k in self.names])
 
     def unflatten(self, theta: np.ndarray) -> SpikingNet:
         theta = np.asarray(theta, dtype=np.float64)
@@ -85,6 +91,8 @@ class NetVector:
             k = int(np.prod(shape))
             parts[name] = theta[at : at + k].reshape(shape)
             at += k
+        for name in self.DECAYS:
+            parts[name] = 1.0 / (1.0 + np.exp(-parts[name]))
         lr = parts.pop("plasticity.lr_rec", None)
         plasticity = self.template.plasticity if lr is None else replace(self.template.plasticity, lr_rec=lr)
         return replace(self.template, **parts, plasticity=plasticity)
@@ -116,9 +124,10 @@ class TrialReturnFitness:
         self.vector, self.batch_tasks, self.greedy = vector, int(batch_tasks), greedy
         self.tasks_spec = tasks if isinstance(tasks, str) else getattr(tasks, "spec", None)
         self._tasks: Any = None if isinstance(tasks, str) else tasks
+        self._drawn: tuple[int, list] | None = None  # the last batch of tasks, reused across a generation
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_tasks": None}  # rebuilt from the spec in each worker
+        return {**self.__dict__, "_tasks": None, "_drawn": None}  # rebuilt from the spec in each worker
 
     def tasks(self) -> Any:
         if self._tasks is None:
@@ -130,7 +139,9 @@ class TrialReturnFitness:
     def __call__(self, job: tuple[np.ndarray, int, int]) -> float:
         theta, task_seed, agent_seed = job
         tasks = self.tasks()
-        task_list = tasks.sample(self.batch_tasks, seed=int(task_seed), split="train")
+        if self._drawn is None or self._drawn[0] != int(task_seed):
+            self._drawn = (int(task_seed), tasks.sample(self.batch_tasks, seed=int(task_seed), split="train"))
+        task_list = self._drawn[1]
         seeds = np.random.SeedSequence([int(agent_seed)]).generate_state(len(task_list), dtype=np.uint32)
         returns = trial_returns(self.vector.unflatten(theta), tasks, task_list, agent_seeds=seeds,
                                 env_seed=int(agent_seed), greedy=self.greedy)

@@ -164,3 +164,17 @@ def test_spiking_family_falls_back_to_numba_without_torch():
 
     with_snn = all(importlib.util.find_spec(m) is not None for m in ("torch", "snntorch"))
     assert metaplastic.make("spiking").name == ("snntorch" if with_snn else "numba")
+
+
+def test_summary_reports_activity_under_neurobench_names():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    learner = metaplastic.make("numba", hidden=20, seed=4)
+    res = metaplastic.evaluate(learner, tasks, n_tasks=10, seed=0)
+    act = res.summary()["activity"]
+    layer = act["layers"]["recurrent"]
+    rate = res.ops.spikes / res.ops.neuron_updates
+    assert 0 < rate < 1
+    assert layer["activation_sparsity"] == pytest.approx(1 - rate)
+    assert layer["firing_rate_hz"] == pytest.approx(rate / learner.net.dt)
+    assert act["neurobench"]["Effective_ACs"] == pytest.approx(res.ops.acs / res.ops.decisions)
+    assert act["neurobench"]["membrane_updates"] == 20 * learner.net.substeps
