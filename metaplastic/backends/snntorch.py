@@ -26,6 +26,8 @@ from metaplastic.params import Param
 SNN_PARAMS = (
     Param("substeps", int, 2, "network time steps per decision (from 2 on, a decision sees its own input "
           "through the one-step synaptic delay)", low=1, high=1000),
+    Param("neuron", str, "cuba-lif", "neuron model: cuba-lif (Lava LIF) or alif (Lava ATRLIF: adaptive threshold, "
+          "refractory state)", choices=("cuba-lif", "alif")),
     Param("slope", float, 25.0, "slope of the fast-sigmoid surrogate gradient", low=0.0, low_exclusive=True),
     Param("execution", str, "snntorch", "what runs agents: snntorch (the training runtime) or numba (the same "
           "network on the event-driven kernels)", choices=("snntorch", "numba")),

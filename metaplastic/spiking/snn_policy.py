@@ -14,6 +14,10 @@ graded input held for the ``substeps`` time steps of a decision; by the synaptic
 the first sub-step of a decision still receives the previous decision's input, so a
 decision depends on its own input only from ``substeps=2`` on (the default). These are
 exactly the equations of :class:`~metaplastic.spiking.SpikingNet` (``to_spiking_net``),
+With ``neuron="alif"`` the neurons are Lava's ATRLIF instead (SpikingNet's ``alif``: an
+adaptive threshold and a refractory state, no voltage reset), stepped in torch with
+snntorch's fast-sigmoid surrogate spike, for memory over a trial (Bellec et al. 2018);
+their threshold and refractory decays and threshold step are learned per neuron.
 which the numpy reference simulator, numba and Lava execute. The non-spiking
 readout filters the spikes, ``z[t] = (1-d_out) z[t-1] + s[t]``, and the action head and
 the (training-only) value head read ``z`` after the decision's last sub-step. Decays are
@@ -60,8 +64,17 @@ class SpikingActorCritic(nn.Module):
 
     def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
                  du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0,
-                 plastic: bool = False, reward_index: int | None = None):
+                 plastic: bool = False, reward_index: int | None = None, neuron: str = "cuba-lif",
+                 dtheta: float = 0.05, theta_step: float = 0.2, dr: float = 0.2):
         super().__init__()
+        if neuron not in ("cuba-lif", "alif"):
+            raise ValueError(f"neuron must be 'cuba-lif' or 'alif', got {neuron!r}")
+        self.neuron = neuron
+        if neuron == "alif":  # learned per neuron: threshold and refractory decays, threshold step
+            self.dtheta_logit = nn.Parameter(torch.full((neurons,), _logit(dtheta)))
+            self.dr_logit = nn.Parameter(torch.full((neurons,), _logit(dr)))
+            self.theta_step_log = nn.Parameter(torch.full((neurons,), float(np.log(theta_step))))
+        self._spike_fn = surrogate.fast_sigmoid(slope=slope)
         self.plastic = bool(plastic)
         if self.plastic:
             if reward_index is None:
@@ -91,12 +104,33 @@ class SpikingActorCritic(nn.Module):
         self._delivered = torch.zeros(0)
 
     def decays(self) -> dict[str, torch.Tensor]:
-        """The per-neuron decays ``du``, ``dv``, ``d_out`` in (0, 1)."""
-        return {"du": torch.sigmoid(self.du_logit), "dv": torch.sigmoid(self.dv_logit), "d_out": torch.sigmoid(self.dout_logit)}
+        """The per-neuron decays ``du``, ``dv``, ``d_out`` (and for alif ``dtheta``, ``dr``)
+        in (0, 1), and alif's threshold step ``theta_step`` > 0."""
+        d = {"du": torch.sigmoid(self.du_logit), "dv": torch.sigmoid(self.dv_logit), "d_out": torch.sigmoid(self.dout_logit)}
+        if self.neuron == "alif":
+            d.update(dtheta=torch.sigmoid(self.dtheta_logit), dr=torch.sigmoid(self.dr_logit),
+                     theta_step=torch.exp(self.theta_step_log))
+        return d
+
+    def _alif(self, a: torch.Tensor, u: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, r: torch.Tensor,
+              d: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """One time step of Lava's ATRLIF (SpikingNet's ``alif``), spiking through
+        snntorch's fast-sigmoid surrogate: no voltage reset; a spike raises the refractory
+        state by 2θ and the threshold by ``theta_step``."""
+        u = (1.0 - d["du"]) * u + a
+        v = (1.0 - d["dv"]) * v + u
+        theta = (1.0 - d["dtheta"]) * (theta - self.vth) + self.vth
+        r = (1.0 - d["dr"]) * r
+        s = self._spike_fn(v - r - theta)  # Heaviside(v - r - θ) forward, surrogate gradient backward
+        r = r + s * 2.0 * theta
+        theta = theta + s * d["theta_step"]
+        return s, u, v, theta, r
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         z = torch.zeros(batch, self.neurons, device=self.value.weight.device, dtype=self.value.weight.dtype)
         state = (z, z.clone(), z.clone(), z.clone(), z.clone())  # u, v, s, readout trace, input in flight
+        if self.neuron == "alif":  # threshold (at rest: vth) and refractory state
+            state = state + (torch.full_like(z, self.vth), z.clone())
         if self.plastic:  # per-lane weight change and eligibility trace of the recurrent synapses
             zz = torch.zeros(batch, self.neurons, self.neurons, device=z.device, dtype=z.dtype)
             state = state + (zz, zz.clone())
@@ -104,8 +138,11 @@ class SpikingActorCritic(nn.Module):
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, Any]:
         u, v, s, z, in_flight = state[:5]
+        alif = self.neuron == "alif"
+        if alif:
+            theta, r = state[5:7]
         if self.plastic:
-            dw, trace = state[5:]
+            dw, trace = state[-2:]
             reward = x[:, self.reward_index].to(u.dtype)  # the third factor, on a decision's first step
             trace_decay = torch.sigmoid(self.trace_logit)
         d = self.decays()
@@ -122,7 +159,10 @@ class SpikingActorCritic(nn.Module):
             rec = self.w_rec(s_prev)
             if self.plastic:
                 rec = rec + torch.bmm(dw, s_prev[:, :, None])[:, :, 0]
-            s, u, v = lif(in_flight + rec, u, v)
+            if alif:
+                s, u, v, theta, r = self._alif(in_flight + rec, u, v, theta, r, d)
+            else:
+                s, u, v = lif(in_flight + rec, u, v)
             s = s.to(u.dtype)  # snntorch's surrogate returns float32 spikes
             in_flight = drive
             if self.plastic:
@@ -133,7 +173,7 @@ class SpikingActorCritic(nn.Module):
             spikes = spikes + s.detach()
             delivered = delivered + s_prev.detach()
         self._spikes, self._delivered = spikes, delivered
-        new = (u, v, s, z, in_flight) + ((dw, trace) if self.plastic else ())
+        new = (u, v, s, z, in_flight) + ((theta, r) if alif else ()) + ((dw, trace) if self.plastic else ())
         return self.head(z), self.value(z)[:, 0], new
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
@@ -153,23 +193,22 @@ class SpikingActorCritic(nn.Module):
 
             plasticity = Plasticity(lr_rec=w(self.lr_rec), trace_decay=float(torch.sigmoid(self.trace_logit.detach())),
                                     modulator="reward")
-        return SpikingNet(neuron="cuba-lif", w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
+        alif = {k: d[k] for k in ("dtheta", "theta_step", "dr")} if self.neuron == "alif" else {}
+        return SpikingNet(neuron=self.neuron, w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
                           w_out=w(self.head.linear.weight), b_out=w(self.head.linear.bias), du=d["du"], dv=d["dv"],
                           vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current",
-                          plasticity=plasticity)
+                          plasticity=plasticity, **alif)
 
     @classmethod
     def from_spiking_net(cls, net: Any, action_space: Any, *, slope: float = 25.0) -> "SpikingActorCritic":
         """A policy that runs ``net`` (a :class:`~metaplastic.spiking.SpikingNet`) under
         snntorch: the inverse of :meth:`to_spiking_net`. The value head, which a
         SpikingNet does not carry, starts at zero. Raises :class:`ConfigError` for what
-        this policy cannot express (alif neurons, per-neuron thresholds, a bias, input
-        plasticity, a reward-prediction-error modulator)."""
+        this policy cannot express (per-neuron thresholds, a bias, input plasticity, a
+        reward-prediction-error modulator)."""
         from metaplastic.errors import ConfigError
 
         why = []
-        if net.neuron != "cuba-lif":
-            why.append(f"neuron={net.neuron!r} (only cuba-lif)")
         if not np.all(net.vth == net.vth[0]):
             why.append("per-neuron thresholds (one vth for all)")
         if np.any(net.bias):
@@ -185,7 +224,7 @@ class SpikingActorCritic(nn.Module):
             raise ConfigError("the snntorch policy cannot run this SpikingNet: " + "; ".join(why)
                               + "; run it with the numba backend instead")
         pol = cls(net.n_inputs, action_space, neurons=net.n_neurons, substeps=net.substeps, vth=float(net.vth[0]),
-                  slope=slope, plastic=p.enabled, reward_index=net.n_inputs - 2)
+                  slope=slope, plastic=p.enabled, reward_index=net.n_inputs - 2, neuron=net.neuron)
         t = lambda a: torch.tensor(np.array(a), dtype=torch.float32)  # noqa: E731
         with torch.no_grad():
             pol.w_in.weight.copy_(t(net.w_in))
@@ -194,7 +233,11 @@ class SpikingActorCritic(nn.Module):
             pol.head.linear.bias.copy_(t(net.b_out))
             pol.value.weight.zero_()
             pol.value.bias.zero_()
-            for name, d in (("du_logit", net.du), ("dv_logit", net.dv), ("dout_logit", net.readout_decay)):
+            decays = [("du_logit", net.du), ("dv_logit", net.dv), ("dout_logit", net.readout_decay)]
+            if net.neuron == "alif":
+                decays += [("dtheta_logit", net.dtheta), ("dr_logit", net.dr)]
+                pol.theta_step_log.copy_(torch.log(t(net.theta_step).double()).float())
+            for name, d in decays:
                 getattr(pol, name).copy_(torch.logit(t(d).double()).float())
             if p.enabled:
                 pol.lr_rec.copy_(t(p.lr_rec))

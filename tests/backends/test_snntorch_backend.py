@@ -58,13 +58,14 @@ def test_reset_to_zero_in_the_same_step_as_lava():
         assert abs(state[1][0, 0].item() - v) < 1e-6
 
 
-def test_trained_policy_equals_its_spiking_net_under_the_reference_simulator():
+@pytest.mark.parametrize("neuron", ["cuba-lif", "alif"])
+def test_trained_policy_equals_its_spiking_net_under_the_reference_simulator(neuron):
     """The snntorch execution and the framework-neutral SpikingNet agree exactly (float64):
     spikes at every time step and the readout at every decision."""
     from metaplastic.spiking import simulate
 
     tasks = metaplastic.make_tasks("bandits:k=3,n=6")
-    learner = metaplastic.make("snntorch", hidden=24, batch_tasks=16, substeps=3)
+    learner = metaplastic.make("snntorch", hidden=24, batch_tasks=16, substeps=3, neuron=neuron)
     learner.meta_train(tasks, budget=3, seed=0, show_progress=False)
     pol = learner.model.double()
     net = learner.spiking_net()

@@ -41,10 +41,10 @@ def _parity(net, tasks, n_tasks=1000):
     return np.concatenate(same), np.concatenate(close), snn.ops(), nb.ops()
 
 
-@pytest.mark.parametrize("plastic", [False, True])
-def test_numba_decides_as_snntorch_on_10000_decisions(plastic):
+@pytest.mark.parametrize("neuron, plastic", [("cuba-lif", False), ("cuba-lif", True), ("alif", False)])
+def test_numba_decides_as_snntorch_on_10000_decisions(neuron, plastic):
     tasks = metaplastic.make_tasks("bandits:k=5,n=10")
-    learner = metaplastic.make("snntorch", hidden=128, seed=0)
+    learner = metaplastic.make("snntorch", hidden=128, seed=0, neuron=neuron)
     learner.ensure_model(tasks)
     net = learner.spiking_net()
     if plastic:
@@ -71,9 +71,9 @@ def test_snntorch_runs_a_given_net_and_round_trips_it():
     back = again.spiking_net()
     for field in ("w_in", "w_rec", "w_out", "b_out", "du", "dv", "readout_decay"):
         np.testing.assert_allclose(getattr(back, field), getattr(net, field), rtol=1e-6, atol=1e-7)
-    alif = replace(net, neuron="alif", dtheta=0.1)
-    with pytest.raises(metaplastic.errors.ConfigError, match="cannot run this SpikingNet.*alif"):
-        metaplastic.make("snntorch", net=alif).ensure_model(tasks)
+    biased = replace(net, bias=0.1)
+    with pytest.raises(metaplastic.errors.ConfigError, match="cannot run this SpikingNet.*bias"):
+        metaplastic.make("snntorch", net=biased).ensure_model(tasks)
 
 
 def test_snntorch_evaluates_through_the_numba_kernels_when_asked():
