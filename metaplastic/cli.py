@@ -286,6 +286,52 @@ def export_cmd(run_dir: Path, fmt: str, out: Path, no_readout: bool) -> None:
     click.echo(f"wrote {out} ({fmt}; {net.w_rec.shape[0]} {net.neuron} neurons, {net.substeps} sub-steps per decision)")
 
 
+@cli.command("bench")
+@click.option("--backends", "names", default="torch,snntorch,numba", show_default=True,
+              help="Comma-separated backends to put side by side (see `metaplastic backends`).")
+@click.option("--tasks", "tasks_spec", default="bandits:k=5,n=10", show_default=True, help="Task spec.")
+@click.option("--budget", default=None, help="Meta-training wall time or updates per backend [default: 1m; --quick: 45s].")
+@click.option("--run", "runs", multiple=True, metavar="NAME=RUN",
+              help="Use a trained run directory for backend NAME instead of meta-training it (repeatable).")
+@click.option("--profiles", default=None,
+              help="Comma-separated hardware profiles: built-in names or paths of profile .json files [default: all built-in].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Report directory [default: reports/bench-<date>-<time>].")
+@click.option("--quick", is_flag=True, help="Small budgets and samples for a first look (a few minutes on 2 cores).")
+@click.option("--n-tasks", type=click.IntRange(min=2), default=None, help="Tasks per split [default: 1000; --quick: 300].")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, ...], profiles: str | None,
+              out: Path | None, quick: bool, n_tasks: int | None, seed: int) -> None:
+    """Meta-train (or load) each backend, then measure adaptation, latency, operations and
+    energy on test and OOD tasks; writes report.json, report.md and plots."""
+    from metaplastic.bench.energy import builtin_profiles
+    from metaplastic.bench.report import write_report
+    from metaplastic.bench.runner import BenchConfig, default_out, run_bench
+
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    run_map: dict[str, str] = {}
+    for item in runs:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise click.UsageError(f"--run {item!r} is not NAME=RUN_DIRECTORY")
+        run_map[key.strip()] = value.strip()
+    kw: dict[str, Any] = dict(backends=chosen, tasks=tasks_spec, runs=run_map, seed=seed,
+                              profiles=[p.strip() for p in profiles.split(",") if p.strip()] if profiles else builtin_profiles(),
+                              command="metaplastic " + " ".join(sys.argv[1:]))
+    if budget is not None:
+        kw["budget"] = budget
+    if n_tasks is not None:
+        kw["n_tasks"] = n_tasks
+    cfg = BenchConfig.quick(**kw) if quick else BenchConfig(**kw)
+    out = out or default_out()
+    if out.exists() and not out.is_dir():
+        raise MetaplasticError(f"--out {str(out)!r} exists and is not a directory; pass a directory")
+    report = run_bench(cfg, progress=True)
+    paths = write_report(report, out)
+    click.echo(Path(paths["report.md"]).read_text())
+    click.echo(f"report written to {out}/ (report.md, report.json, {len(report.get('plots', {}))} plots)")
+
+
 def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
     from rich.table import Table
 

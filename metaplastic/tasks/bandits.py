@@ -101,6 +101,7 @@ class Bandits(TaskFamily):
     """Bernoulli k-armed bandits with arms drawn from a Beta prior (RL² Table 1)."""
 
     name = "bandits"
+    reference = "gittins"
     params = (
         Param("k", int, 5, "number of arms", low=2, high=100_000),
         Param("n", int, 10, "pulls per trial (each pull is an episode of one step)", low=1, high=10_000_000),

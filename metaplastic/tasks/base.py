@@ -39,6 +39,8 @@ class TaskFamily:
     """
 
     name: ClassVar[str] = ""
+    #: the strongest classical baseline of the family, the reference of normalized scores
+    reference: ClassVar[str] = "oracle"
     params: ClassVar[tuple[Param, ...]] = ()
     splits: ClassVar[tuple[str, ...]] = tuple(SPLITS)
     split_doc: ClassVar[Mapping[str, str]] = {}

@@ -152,6 +152,7 @@ class GridNavi(TaskFamily):
     """VariBAD's GridNavi: find a hidden goal on a 5x5 grid in 15-step episodes, 4 per trial."""
 
     name = "gridnavi"
+    reference = "bayes-optimal"
     params = (
         Param("size", int, 5, "side of the square grid, in cells", low=3, high=1000),
         Param("steps", int, 15, "steps per episode (the episode truncates then)", low=1, high=1_000_000),

@@ -187,6 +187,7 @@ class TabularMDP(TaskFamily):
     """
 
     name = "mdp"
+    reference = "psrl"
     params = (
         Param("n", int, 10, "episodes per trial", low=1, high=1_000_000),
         Param("n_states", int, 10, "number of states (the observation is the current state)", low=1, high=1000),

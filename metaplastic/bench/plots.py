@@ -1,0 +1,105 @@
+"""The bench report's plots, rendered to PNG bytes with matplotlib (optional: the
+``plot`` extra). Three figures: adaptation curves with 95% bands, modelled energy per
+decision against decision latency (log-log, one point per backend × profile), and the
+operations per decision of each backend by kind.
+
+Example:
+    >>> import pytest; _ = pytest.importorskip("matplotlib")
+    >>> render_plots({"backends": {}, "references": {}})
+    {}
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+__all__ = ["render_plots"]
+
+_OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates")
+
+
+def render_plots(report: dict[str, Any]) -> dict[str, bytes]:
+    """``{name: png bytes}``; empty when matplotlib is missing or there is nothing to plot."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return {}
+    backends = report.get("backends", {})
+    if not backends:
+        return {}
+    out = {}
+    for name, draw in (("adaptation", _adaptation), ("energy_latency", _energy_latency), ("operations", _operations)):
+        fig = draw(plt, report)
+        if fig is None:
+            continue
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        out[name] = buf.getvalue()
+    return out
+
+
+def _adaptation(plt: Any, report: dict[str, Any]) -> Any:
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    curves = {f"{k} ({v['backend']})": v["per_episode"] for k, v in report.get("references", {}).items()}
+    curves.update({k: v["per_episode"] for k, v in report["backends"].items()})
+    for label, c in curves.items():
+        m = np.asarray(c["mean"], dtype=float)
+        h = np.asarray([0.0 if x is None else x for x in c["ci95_halfwidth"]], dtype=float)
+        x = np.arange(1, len(m) + 1)
+        style = "--" if "(" in label else "-"
+        line, = ax.plot(x, m, style, label=label, marker="o" if len(m) <= 20 else None, ms=3)
+        ax.fill_between(x, m - h, m + h, color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("episode of the trial")
+    ax.set_ylabel("mean return per episode (95% CI)")
+    ax.set_title(f"Adaptation on {report.get('tasks', '')} (test tasks)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _energy_latency(plt: Any, report: dict[str, Any]) -> Any:
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    markers = "osD^v<>ph*"
+    any_point = False
+    for i, (name, b) in enumerate(report["backends"].items()):
+        lat = b["latency_s"]["p50"]
+        for j, (prof, e) in enumerate(b["energy"].items()):
+            if e.get("total_j") is None or e["total_j"] <= 0 or lat <= 0:
+                continue
+            any_point = True
+            ax.scatter(lat, e["total_j"], marker=markers[j % len(markers)], color=f"C{i}",
+                       label=f"{name} @ {prof}" + ("" if e.get("static_j") is not None else " (dynamic)"))
+    if not any_point:
+        plt.close(fig)
+        return None
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("decision latency p50 at batch 1, measured here (s)")
+    ax.set_ylabel("modelled energy per decision (J)")
+    ax.set_title("Energy per decision against latency")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def _operations(plt: Any, report: dict[str, Any]) -> Any:
+    import numpy as np
+
+    names = list(report["backends"])
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    width = 0.8 / len(_OPS)
+    x = np.arange(len(names))
+    for k, op in enumerate(_OPS):
+        vals = [max(report["backends"][n]["ops_per_decision"].get(op, 0.0), 0.0) for n in names]
+        ax.bar(x + (k - len(_OPS) / 2 + 0.5) * width, vals, width, label=op.replace("_", " "))
+    ax.set_xticks(x, names)
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylabel("operations per decision (counted)")
+    ax.set_title("Operations per decision")
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,157 @@
+"""Writing a bench report: ``report.json`` (every figure with its unit and whether it is
+measured, counted or modelled), ``report.md`` (the tables a person reads first) and the
+PNG plots, into one directory. Every file is written atomically, and nothing is written
+before the whole report exists.
+
+Example:
+    >>> md = markdown({"tasks": "bandits", "backends": {}, "references": {}, "profiles": {},
+    ...                "headline": {"ratios": {}}, "meters": {}})
+    >>> md.splitlines()[0]
+    '# metaplastic bench: bandits'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from metaplastic.io import atomic_write_text
+
+__all__ = ["write_report", "markdown"]
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.3e}" if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3) else f"{x:.4g}"
+    return str(x)
+
+
+def _si(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(seconds) >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _joules(j: float | None) -> str:
+    if j is None:
+        return "n/a"
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        if abs(j) >= scale:
+            return f"{j / scale:.3g} {unit}"
+    return f"{j:.3g} J"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report's tables as Markdown."""
+    b = report["backends"]
+    lines = [f"# metaplastic bench: {report['tasks']}", ""]
+    if report.get("command"):
+        lines += [f"Command: `{report['command']}`", ""]
+    refs = report["references"]
+    if refs:
+        r, ref = refs["random"], refs["reference"]
+        lines += [f"References (test split, {r['trial_return']['n_tasks']} tasks): random "
+                  f"{_num(r['trial_return']['mean'])}, {ref['backend']} {_num(ref['trial_return']['mean'])} "
+                  "(reward per trial).", ""]
+    lines += ["## Adaptation", "",
+              "| backend | trial return (95% CI) | normalized score | regret | episodes to 90% | OOD return | OOD / test |",
+              "|---|---|---|---|---|---|---|"]
+    for name, x in b.items():
+        t, a = x["trial_return"], x["adaptation"]
+        e90 = a["episodes_to_90pct"]
+        lines.append(f"| {name} | {_num(t['mean'])} [{_num(t['ci95'][0])}, {_num(t['ci95'][1])}] | "
+                     f"{_num(a['normalized_score']['value'])} | {_num(a['regret']['value'])} | "
+                     f"{_num(e90['value'])} of {e90['of']} | {_num(x['ood_trial_return']['mean'])} | "
+                     f"{_num(a['ood_fraction']['value'])} |")
+    lines += ["", "## Latency and operations per decision", "",
+              "Latency: measured at batch 1 on this machine (agent.act plus the observe that follows), p50 / p99; "
+              "throughput at batch " + (str(next(iter(b.values()))["throughput"]["batch"]) if b else "—") + ".", "",
+              "| backend | device | p50 | p99 | decisions/s (batched) | MACs | ACs | synaptic events | neuron updates "
+              "| synaptic updates | memory bytes | activation sparsity |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, x in b.items():
+        o, lat = x["ops_per_decision"], x["latency_s"]
+        act = x.get("activity") or {}
+        sparsity = act.get("layers", {}).get("recurrent", {}).get("activation_sparsity") if act else None
+        lines.append(f"| {name} | {x['device']} | {_si(lat['p50'])} | {_si(lat['p99'])} | "
+                     f"{_num(x['throughput']['decisions_per_s'])} | {_num(o['macs'])} | {_num(o['acs'])} | "
+                     f"{_num(o['synaptic_events'])} | {_num(o['neuron_updates'])} | {_num(o['synaptic_updates'])} | "
+                     f"{_num(o['mem_bytes'])} | {_num(sparsity)} |")
+    profiles = list(report["profiles"])
+    lines += ["", "## Modelled energy per decision", "",
+              "Dynamic energy = counted operations × energy per operation at the profile's peak efficiency: a lower "
+              "bound. Static energy (idle power × time per decision there) is added only where both are known; "
+              "cells marked * are dynamic only. n/a: the profile does not run that kind of network.", "",
+              "| backend | " + " | ".join(profiles) + " |", "|---|" + "---|" * len(profiles)]
+    for name, x in b.items():
+        cells = []
+        for p in profiles:
+            e = x["energy"][p]
+            star = "" if e.get("static_j") is not None or e.get("total_j") is None else "*"
+            cells.append(_joules(e.get("total_j")) + star)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    h = report.get("headline", {})
+    if h.get("ratios"):
+        lines += ["", f"## Against the {h['baseline']} baseline", "",
+                  f"| backend | energy per decision on {h['profile']} / {h['baseline']} on {h['baseline_profile']} "
+                  "| compares | latency p50 / baseline |", "|---|---|---|---|"]
+        for name, r in h["ratios"].items():
+            lines.append(f"| {name} | {_num(r['energy_ratio'])} | {r['compares']} | {_num(r['latency_ratio'])} |")
+    elif h.get("note"):
+        lines += ["", h["note"]]
+    meters = report.get("meters", {})
+    if meters:
+        lines += ["", "## Measured energy", ""]
+        for mname, m in meters.items():
+            if not m["available"]:
+                lines.append(f"- {mname}: not measured ({m['reason']})")
+            else:
+                vals = ", ".join(f"{n} {_joules(x['energy_measured'][mname]['j_per_decision'])}" for n, x in b.items())
+                lines.append(f"- {mname}: {vals} per decision (whole device, environment and idle draw included)")
+    if report["profiles"]:
+        lines += ["", "## Profiles", ""]
+        for p in report["profiles"].values():
+            lines.append(f"- **{p['name']}**: {p['description']} ({'; '.join(p['citations'])})")
+    plots = report.get("plots", {})
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in plots.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and the plots into ``out``; return their paths."""
+    from metaplastic.bench.plots import render_plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pngs = render_plots(report)  # name -> PNG bytes (empty without matplotlib)
+    paths = {}
+    for name, data in pngs.items():
+        path = out / f"{name}.png"
+        from metaplastic.io import atomic_write_bytes
+
+        atomic_write_bytes(path, data)
+        paths[name] = path
+    report["plots"] = {name: p.name for name, p in paths.items()}
+    if not pngs:
+        report["plots_note"] = "no plots: matplotlib is not installed (pip install 'metaplastic[plot]')"
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=_jsonable) + "\n")
+    atomic_write_text(out / "report.md", markdown(report))
+    paths["report.json"], paths["report.md"] = out / "report.json", out / "report.md"
+    return paths
+
+
+def _jsonable(x: Any) -> Any:
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serializable: {type(x).__name__}")

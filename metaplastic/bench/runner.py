@@ -1,0 +1,264 @@
+"""``metaplastic bench``: backends side by side on the same tasks — adaptation, latency,
+operations and energy — in one report.
+
+For each backend it meta-trains (or loads a trained run), evaluates on the test and the
+``ood`` split against the random policy and the family's reference baseline, times its
+decisions, counts its operations and models its energy on each hardware profile (measuring
+energy too where a meter exists). :func:`run_bench` returns the report as a dict;
+:mod:`metaplastic.bench.report` writes it.
+
+Example:
+    >>> cfg = BenchConfig(backends=["random"], tasks="bandits:k=3,n=5", n_tasks=20, latency_decisions=50,
+    ...                   throughput_decisions=5, profiles=["cpu-45nm"])
+    >>> report = run_bench(cfg, progress=False)
+    >>> sorted(report["backends"]["random"]["latency_s"])[:3]
+    ['act_p50', 'act_p99', 'batch']
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metaplastic.bench.adaptation import adaptation_measures
+from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy
+from metaplastic.bench.latency import decision_latency
+from metaplastic.bench.meters import available_meters
+from metaplastic.budget import Budget
+from metaplastic.errors import ConfigError
+
+__all__ = ["BenchConfig", "run_bench", "SCHEMA", "SCHEMA_VERSION"]
+
+SCHEMA = "metaplastic.bench.report"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class BenchConfig:
+    """What ``metaplastic bench`` was asked to do."""
+
+    backends: list[str]
+    tasks: str = "bandits:k=5,n=10"
+    budget: str = "1m"                          # meta-training per backend that has it
+    runs: dict[str, str] = field(default_factory=dict)  # backend name -> trained run directory
+    profiles: list[str] = field(default_factory=builtin_profiles)
+    seed: int = 0
+    n_tasks: int = 1000                         # per split
+    latency_decisions: int = 2000               # at batch 1, after warm-up
+    throughput_batch: int = 256
+    throughput_decisions: int = 200             # steps of the batched agent
+    command: str = ""
+
+    @classmethod
+    def quick(cls, **kw: Any) -> "BenchConfig":
+        """Small budgets for a first look (and the README's main command)."""
+        base = dict(budget="45s", n_tasks=300, latency_decisions=1000, throughput_decisions=100)
+        return cls(**{**base, **kw})
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist in ("metaplastic", "numpy", "numba", "gymnasium", "torch", "snntorch", "nir"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _machine() -> dict[str, Any]:
+    cuda = False
+    if "torch" in sys.modules:
+        cuda = bool(sys.modules["torch"].cuda.is_available())
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "cuda": cuda}
+
+
+def _stat(res: Any, split: str) -> dict[str, Any]:
+    lo, hi = res.return_ci95
+    return {"mean": res.return_mean, "ci95": [lo, hi], "n_tasks": res.n_tasks, "split": split,
+            "unit": "reward per trial", "kind": "measured"}
+
+
+def _curve(res: Any) -> dict[str, Any]:
+    return {"mean": res.per_episode_mean.tolist(),
+            "ci95_halfwidth": [None if x != x else float(x) for x in res.per_episode_ci95.tolist()],
+            "unit": "reward per episode", "kind": "measured"}
+
+
+def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
+    """Check everything that can be checked before any work: the task spec, every backend
+    name and run directory, the profiles and the budget. Returns (tasks, learners, profiles)."""
+    import metaplastic
+
+    if not cfg.backends:
+        raise ConfigError("no backends to benchmark; pass --backends a,b,c (see `metaplastic backends`)")
+    tasks = metaplastic.make_tasks(cfg.tasks)
+    profiles = [load_profile(p) for p in cfg.profiles]
+    Budget.parse(cfg.budget)
+    unknown_runs = sorted(set(cfg.runs) - set(cfg.backends))
+    if unknown_runs:
+        raise ConfigError(f"--run names {', '.join(unknown_runs)} but --backends does not; add them to --backends")
+    learners = []
+    for name in cfg.backends:
+        if name in cfg.runs:
+            learner = metaplastic.load(cfg.runs[name])
+        else:
+            learner = _make_seeded(name, cfg.seed)
+        caps = learner.capabilities
+        if not caps.applies_to(tasks.name):
+            raise ConfigError(f"backend {name!r} does not apply to task family {tasks.name!r}; "
+                              f"it applies to {', '.join(caps.families)}")
+        learners.append(learner)
+    return tasks, learners, profiles
+
+
+def _make_seeded(name: str, seed: int) -> Any:
+    """``make(name, seed=seed)``, or ``make(name)`` for a backend that takes no seed."""
+    import metaplastic
+
+    try:
+        return metaplastic.make(name, seed=seed)
+    except ConfigError as exc:
+        if "unknown parameter 'seed'" not in str(exc):
+            raise
+        return metaplastic.make(name)
+
+
+def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Run the benchmark and return the report (see :mod:`metaplastic.bench.report`)."""
+    import metaplastic
+    from rich.console import Console
+
+    tasks, learners, profiles = prepare(cfg)
+    say = Console(stderr=True).print if progress else (lambda *a, **k: None)
+    ev = dict(n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
+    reference_name = getattr(tasks, "reference", "oracle")
+    say(f"[bold]references[/bold]: random and {reference_name} on {tasks.spec}")
+    refs = {}
+    for role, name in (("random", "random"), ("reference", reference_name)):
+        learner = metaplastic.make(name)
+        refs[role] = {split: metaplastic.evaluate(learner, tasks, split=split, **ev) for split in ("test", "ood")}
+    meters = available_meters()
+    report: dict[str, Any] = {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": cfg.command, "machine": _machine(), "versions": _versions(), "seed": cfg.seed,
+        "tasks": tasks.spec, "n_tasks_per_split": cfg.n_tasks,
+        "references": {role: {"backend": "random" if role == "random" else reference_name,
+                              "trial_return": _stat(r["test"], "test"), "ood_trial_return": _stat(r["ood"], "ood"),
+                              "per_episode": _curve(r["test"])} for role, r in refs.items()},
+        "profiles": {p.name: p.as_dict() for p in profiles},
+        "meters": {k: {"available": m.available, "reason": m.reason} for k, m in meters.items()},
+        "backends": {},
+    }
+    for name, learner in zip(cfg.backends, learners):
+        say(f"[bold]{name}[/bold]")
+        report["backends"][name] = _bench_one(cfg, name, learner, tasks, refs, profiles, meters, ev, progress)
+    report["headline"] = headline(report)
+    return report
+
+
+def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict[str, Any], profiles: list[Any],
+               meters: dict[str, Any], ev: dict[str, Any], progress: bool) -> dict[str, Any]:
+    import metaplastic
+
+    caps = learner.capabilities
+    if name in cfg.runs:
+        source = f"trained run {cfg.runs[name]}"
+    elif caps.meta_train:
+        learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
+        source = f"meta-trained here for {cfg.budget}"
+    else:
+        source = "no meta-training (capabilities.meta_train is False)"
+    test = metaplastic.evaluate(learner, tasks, split="test", **ev)
+    ood = metaplastic.evaluate(learner, tasks, split="ood", **ev)
+    b1 = decision_latency(learner, tasks, batch=1, decisions=cfg.latency_decisions, warmup=min(200, cfg.latency_decisions))
+    bn = decision_latency(learner, tasks, batch=cfg.throughput_batch, decisions=cfg.throughput_decisions,
+                          warmup=min(20, cfg.throughput_decisions))
+    device = str(getattr(learner, "device", "cpu"))
+    ops = test.ops
+    per_trial = {k: v / test.n_tasks for k, v in ops.as_dict().items()}
+    decisions_per_trial = ops.decisions / test.n_tasks
+    energy, per_decision, per_trial_j = {}, {}, {}
+    for p in profiles:
+        seconds = b1.p50_s if p.measured_on is not None and p.measured_on == device else None
+        source_t = f"measured p50 at batch 1 on this machine's {device}" if seconds is not None else ""
+        est = model_energy(ops, p, spiking=bool(caps.spiking), seconds_per_decision=seconds, time_source=source_t)
+        energy[p.name] = est.as_dict()
+        per_decision[p.name] = est.total_j
+        per_trial_j[p.name] = None if est.total_j is None else est.total_j * decisions_per_trial
+    measured = {}
+    for mname, meter in meters.items():
+        if not meter.available:
+            measured[mname] = {"available": False, "reason": meter.reason, "j_per_decision": None}
+            continue
+        joules, _, calls = meter.measure(lambda: decision_latency(learner, tasks, decisions=200, warmup=0))
+        measured[mname] = {"available": True, "reason": "", "kind": "measured",
+                           "j_per_decision": joules / (200 * calls), "unit": "J",
+                           "includes": "the whole device during the window: agent, environment and idle draw"}
+    activity = test.summary().get("activity")
+    return {
+        "source": source, "device": device, "spiking": bool(caps.spiking),
+        "algo": getattr(learner, "config", {}).get("algo"),
+        "training": dict(getattr(learner, "progress", {}) or {}),
+        "trial_return": _stat(test, "test"), "ood_trial_return": _stat(ood, "ood"),
+        "per_episode": _curve(test), "ood_per_episode": _curve(ood),
+        "adaptation": adaptation_measures(test, ood, refs["random"]["test"], refs["reference"]["test"],
+                                          refs["random"]["ood"], refs["reference"]["ood"]),
+        "latency_s": {"p50": b1.p50_s, "p95": b1.p95_s, "p99": b1.p99_s, "act_p50": b1.act_p50_s,
+                      "act_p99": b1.act_p99_s, "batch": 1, "samples": b1.samples, "unit": "s", "kind": "measured",
+                      "includes": "agent.act plus the observe/end_episode that follow (adaptation work), not the env"},
+        "throughput": {"batch": bn.batch, "decisions_per_s": bn.decisions_per_s, "p50_step_s": bn.p50_s,
+                       "unit": "decisions/s", "kind": "measured"},
+        "ops_per_decision": {**ops.per_decision(), "unit": "operations", "kind": "counted"},
+        "ops_per_trial": {**per_trial, "unit": "operations", "kind": "counted"},
+        "decisions_per_trial": decisions_per_trial,
+        "activity": activity,
+        "energy_per_decision_j": per_decision,
+        "energy_per_trial_j": per_trial_j,
+        "energy": energy,
+        "energy_measured": measured,
+    }
+
+
+def headline(report: dict[str, Any], baseline: str = "torch", baseline_profile: str = "gpu-h100",
+             profile: str = "loihi") -> dict[str, Any]:
+    """Each backend's modelled energy per decision on ``profile`` over the baseline's on
+    ``baseline_profile``, and the ratio of decision latencies (p50, batch 1), saying which
+    energy parts are compared."""
+    out: dict[str, Any] = {"baseline": baseline, "baseline_profile": baseline_profile, "profile": profile, "ratios": {}}
+    base = report["backends"].get(baseline)
+    if base is None:
+        out["note"] = f"no {baseline} backend in this report: no baseline ratio"
+        return out
+    b_e = base["energy"].get(baseline_profile, {})
+    for name, b in report["backends"].items():
+        e = b["energy"].get(profile, {})
+        ratio = None
+        if e.get("total_j") is not None and b_e.get("total_j"):
+            ratio = e["total_j"] / b_e["total_j"]
+        out["ratios"][name] = {
+            "energy_ratio": ratio,
+            "compares": f"{profile} {e.get('parts', 'n/a')} vs {baseline} on {baseline_profile} {b_e.get('parts', 'n/a')}",
+            "latency_ratio": b["latency_s"]["p50"] / base["latency_s"]["p50"],
+            "latency_compares": "p50 at batch 1, both measured on this machine",
+        }
+    return out
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} exists and is not a directory")
+
+
+def default_out() -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("reports") / f"bench-{stamp}"
