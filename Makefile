@@ -15,7 +15,10 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[dev,torch,snn]'
+	$(PIP) -e '.[dev,torch,snn,plot]'
+	# NeuroBench's metric code, for the test that checks our counts against it; --no-deps
+	# because its requirements (torchaudio, tonic) would replace the pinned CPU torch
+	$(PIP) --no-deps neurobench==2.3.0
 	touch $(STAMP)
 
 ## the main job: reference backends side by side on the RL² bandit task (k=5, n=10)

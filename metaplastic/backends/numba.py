@@ -42,7 +42,7 @@ EXECUTION_PARAMS = (
     Param("greedy", bool, False, "agents take the most likely action instead of sampling"),
 )
 NET_SHAPE_PARAMS = (
-    Param("hidden", int, 64, "spiking neurons of a new network", low=1, high=65536),
+    Param("hidden", int, 32, "spiking neurons of a new network", low=1, high=65536),
     Param("substeps", int, 2, "time steps per decision of a new network", low=1, high=1000),
     Param("neuron", str, "cuba-lif", "neuron model of a new network", choices=("cuba-lif", "alif")),
     Param("plastic", bool, False, "a new network's recurrent weights learn within a trial by a three-factor rule "
@@ -50,10 +50,10 @@ NET_SHAPE_PARAMS = (
 )
 ES_PARAMS = (
     Param("population", int, 64, "es: candidates per generation (even: antithetic pairs)", low=2),
-    Param("sigma", float, 0.05, "es: standard deviation of the weight perturbations", low=0.0, low_exclusive=True),
+    Param("sigma", float, 0.1, "es: standard deviation of the weight perturbations", low=0.0, low_exclusive=True),
     Param("lr", float, 0.03, "es: Adam step size", low=0.0, low_exclusive=True),
     Param("weight_decay", float, 0.0, "es: L2 pull of the weights towards 0", low=0.0),
-    Param("batch_tasks", int, 128, "es: training tasks (one trial each) per fitness evaluation", low=1),
+    Param("batch_tasks", int, 64, "es: training tasks (one trial each) per fitness evaluation", low=1),
     Param("executor", str, "inprocess", "es: where the population is evaluated", choices=tuple(EXECUTORS)),
     Param("workers", int, 0, "es: processes of the 'process' executor (0: one per CPU core)", low=0),
 )

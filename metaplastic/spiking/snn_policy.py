@@ -250,8 +250,9 @@ class SpikingActorCritic(nn.Module):
     def step_ops(self, active: np.ndarray) -> OpCounts:
         """Counted from the last step: each spike delivered in it (emitted one time step
         earlier) reaches its ``neurons`` recurrent targets (a synaptic event and an
-        accumulate each); ``spikes`` counts the spikes emitted; the graded input is a dense
-        matrix-vector product per sub-step (MACs); every neuron updates every sub-step; the
+        accumulate each); ``spikes`` counts the spikes emitted; the graded input is one dense
+        matrix-vector product per decision (MACs: computed once and held in flight for the
+        sub-steps, as this module executes it); every neuron updates every sub-step; the
         readout trace updates per neuron and the head reads it once per decision; with
         plasticity, every recurrent synapse's trace updates per sub-step (dense, as
         executed) and its weight once per decision (``synaptic_updates``)."""
@@ -264,9 +265,9 @@ class SpikingActorCritic(nn.Module):
         events = delivered * n
         plastic = lanes * n * n if self.plastic else 0  # one weight change per recurrent synapse per decision
         return OpCounts(
-            # dense: graded input per sub-step and the head per decision; plastic: the
+            # dense: graded input and the head once per decision; plastic: the
             # eligibility trace of every recurrent synapse per sub-step
-            macs=lanes * (subs * i * n + head) + subs * plastic,
+            macs=lanes * (i * n + head) + subs * plastic,
             acs=events + lanes * subs * n,  # spike deliveries, and the readout trace's accumulates
             synaptic_events=events,
             neuron_updates=lanes * subs * n,

@@ -35,7 +35,7 @@ def test_synaptic_events_are_spikes_times_fan_out():
     assert ops.spikes == spikes
     assert ops.synaptic_events == delivered * 16
     assert ops.neuron_updates == 3 * 2 * 16
-    assert ops.macs == 3 * (2 * (1 + 5 + 2) * 16 + 16 * 5)  # graded input per sub-step, head per decision
+    assert ops.macs == 3 * ((1 + 5 + 2) * 16 + 16 * 5)  # graded input and head, once per decision
 
 
 def test_reset_to_zero_in_the_same_step_as_lava():
