@@ -126,6 +126,17 @@ def _eval_options(f):
     return f
 
 
+def _settings(settings: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` options as a config dict."""
+    config: dict[str, Any] = {}
+    for item in settings:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise click.UsageError(f"--set {item!r} is not KEY=VALUE")
+        config[key.strip()] = value.strip()
+    return config
+
+
 def _write_out(out: Path | None, obj: Any) -> None:
     if out is not None:
         from metaplastic.io import atomic_write_json
@@ -139,16 +150,20 @@ def _write_out(out: Path | None, obj: Any) -> None:
               help="A trained run directory (from `metaplastic train`) instead of --backend.")
 @click.option("--tasks", "tasks_spec", default=None,
               help="Task spec, e.g. bandits:k=5,n=10 (see `metaplastic tasks`); with --run, defaults to the run's tasks.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Backend config with --backend, e.g. --set net=policy.nir (repeatable).")
 @_eval_options
-def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | None, split: str, n_tasks: int,
-                 episodes: int | None, seed: int, out: Path | None, as_json: bool) -> None:
+def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | None, settings: tuple[str, ...],
+                 split: str, n_tasks: int, episodes: int | None, seed: int, out: Path | None, as_json: bool) -> None:
     """Evaluate a backend, or a trained run, on fresh tasks: trial return, 95% interval,
     adaptation curve."""
     import metaplastic
 
     if (backend is None) == (run_dir is None):
         raise click.UsageError("give exactly one of --backend NAME or --run RUN")
-    learner = metaplastic.make(backend) if backend is not None else metaplastic.load(run_dir)
+    if settings and run_dir is not None:
+        raise click.UsageError("--set configures a --backend; a --run keeps the config it was trained with")
+    learner = metaplastic.make(backend, **_settings(settings)) if backend is not None else metaplastic.load(run_dir)
     if tasks_spec is None:
         tasks_spec = getattr(learner, "tasks_spec", None)
         if tasks_spec is None:
@@ -216,12 +231,7 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
     from metaplastic.registry import BACKENDS
     from metaplastic.training_run import MetricsWriter, TrainingRun
 
-    config: dict[str, Any] = {}
-    for item in settings:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise click.UsageError(f"--set {item!r} is not KEY=VALUE")
-        config[key.strip()] = value.strip()
+    config = _settings(settings)
     if algo is not None:
         config["algo"] = algo
     Budget.parse(budget)  # fail before anything is written
