@@ -137,6 +137,21 @@ def _settings(settings: Sequence[str]) -> dict[str, Any]:
     return config
 
 
+RUNTIME_KEYS = ("greedy", "execution")  # may change how a trained run is executed, not what it learned
+
+
+def _set_runtime(learner: Any, config: dict[str, Any]) -> None:
+    """Apply ``--set`` options to a loaded run: only keys that change how it runs."""
+    from metaplastic.params import coerce
+
+    bad = sorted(set(config) - set(RUNTIME_KEYS))
+    if bad:
+        raise MetaplasticError(f"--set {bad[0]} cannot change a trained run; with --run, --set takes only "
+                               f"{', '.join(RUNTIME_KEYS)}")
+    declared = getattr(learner, "config_params", ())
+    learner.config.update(coerce(f"backend {learner.name}", declared, config))
+
+
 def _write_out(out: Path | None, obj: Any) -> None:
     if out is not None:
         from metaplastic.io import atomic_write_json
@@ -151,7 +166,7 @@ def _write_out(out: Path | None, obj: Any) -> None:
 @click.option("--tasks", "tasks_spec", default=None,
               help="Task spec, e.g. bandits:k=5,n=10 (see `metaplastic tasks`); with --run, defaults to the run's tasks.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Backend config with --backend, e.g. --set net=policy.nir (repeatable).")
+              help="Backend config, e.g. --set net=policy.nir (repeatable); with --run only greedy and execution.")
 @_eval_options
 def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | None, settings: tuple[str, ...],
                  split: str, n_tasks: int, episodes: int | None, seed: int, out: Path | None, as_json: bool) -> None:
@@ -161,9 +176,12 @@ def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | No
 
     if (backend is None) == (run_dir is None):
         raise click.UsageError("give exactly one of --backend NAME or --run RUN")
-    if settings and run_dir is not None:
-        raise click.UsageError("--set configures a --backend; a --run keeps the config it was trained with")
-    learner = metaplastic.make(backend, **_settings(settings)) if backend is not None else metaplastic.load(run_dir)
+    config = _settings(settings)
+    if run_dir is None:
+        learner = metaplastic.make(backend, **config)
+    else:
+        learner = metaplastic.load(run_dir)
+        _set_runtime(learner, config)
     if tasks_spec is None:
         tasks_spec = getattr(learner, "tasks_spec", None)
         if tasks_spec is None:
