@@ -42,6 +42,29 @@ U, V, THETA, R, Z = range(5)
 
 
 @numba.njit(cache=True)
+def _decay_trace(e, lane, keep, counts):  # pragma: no cover - jitted
+    """``e[lane] *= keep``: every eligibility trace of a lane decays (skipped when keep = 1)."""
+    if keep == 1.0:
+        return
+    for j in range(e.shape[1]):
+        for k in range(e.shape[2]):
+            e[lane, j, k] *= keep
+    counts[MACS] += e.shape[1] * e.shape[2]
+
+
+@numba.njit(cache=True)
+def _apply_rule(w_t, lw, lr_t, m, e, lane, counts):  # pragma: no cover - jitted
+    """``w_t[lw] += lr_t * m * e[lane]`` when the third factor ``m`` is non-zero."""
+    if m == 0.0:
+        return
+    for j in range(w_t.shape[1]):
+        for k in range(w_t.shape[2]):
+            w_t[lw, j, k] += lr_t[j, k] * m * e[lane, j, k]
+    counts[SYNAPTIC_UPDATES] += w_t.shape[1] * w_t.shape[2]
+    counts[MEM_BYTES] += 4 * 3 * w_t.shape[1] * w_t.shape[2]
+
+
+@numba.njit(cache=True)
 def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in, e_rec,
            state, x_prev, spk, nspk, x, mod, active, substeps, y, counts):  # pragma: no cover - jitted
     """One decision on every active lane: ``substeps`` time steps, then the readout ``y``.
@@ -117,40 +140,22 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
             # plasticity: eligibility traces of this step, weights changed where m != 0
             m = mod[lane] if t == 0 else 0.0
             if plastic_rec:
-                if keep != 1.0:
-                    for j in range(n):
-                        for k in range(n):
-                            e_rec[lane, j, k] *= keep
-                    counts[MACS] += n * n
+                _decay_trace(e_rec, lane, keep, counts)
                 for q in range(ns):
                     j = spk[lane, q]
                     for c in range(cnt):
                         e_rec[lane, j, fired[c]] += 1.0
                 counts[ACS] += ns * cnt
-                if m != 0.0:
-                    for j in range(n):
-                        for k in range(n):
-                            w_rec_t[lw, j, k] += lr_rec_t[j, k] * m * e_rec[lane, j, k]
-                    counts[SYNAPTIC_UPDATES] += n * n
-                    counts[MEM_BYTES] += wbytes * 3 * n * n
+                _apply_rule(w_rec_t, lw, lr_rec_t, m, e_rec, lane, counts)
             if plastic_in:
-                if keep != 1.0:
-                    for i in range(n_in):
-                        for k in range(n):
-                            e_in[lane, i, k] *= keep
-                    counts[MACS] += n_in * n
+                _decay_trace(e_in, lane, keep, counts)
                 for i in range(n_in):
                     xi = x_prev[lane, i]
                     if xi != 0.0:
                         for c in range(cnt):
                             e_in[lane, i, fired[c]] += xi
                         counts[MACS] += cnt
-                if m != 0.0:
-                    for i in range(n_in):
-                        for k in range(n):
-                            w_in_t[lw, i, k] += lr_in_t[i, k] * m * e_in[lane, i, k]
-                    counts[SYNAPTIC_UPDATES] += n_in * n
-                    counts[MEM_BYTES] += wbytes * 3 * n_in * n
+                _apply_rule(w_in_t, lw, lr_in_t, m, e_in, lane, counts)
             # what this step emitted is in flight for the next
             for i in range(n_in):
                 x_prev[lane, i] = x[lane, i]

@@ -178,3 +178,21 @@ def test_summary_reports_activity_under_neurobench_names():
     assert layer["firing_rate_hz"] == pytest.approx(rate / learner.net.dt)
     assert act["neurobench"]["Effective_ACs"] == pytest.approx(res.ops.acs / res.ops.decisions)
     assert act["neurobench"]["membrane_updates"] == 20 * learner.net.substeps
+
+
+def test_net_vector_round_trips_weights_decays_and_rates():
+    from metaplastic.spiking.es_fitness import NetVector, random_net
+
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    net = random_net(tasks, neurons=6, seed=0, plastic=True)
+    vec = NetVector(net, trainable_plasticity=True)
+    theta = vec.flatten(net)
+    assert theta.size == vec.size == 6 * 7 + 36 + 3 * 6 + 3 + 3 * 6 + 36
+    back = vec.unflatten(theta)
+    for name in ("w_in", "w_rec", "w_out", "b_out", "du", "dv", "readout_decay"):
+        np.testing.assert_allclose(getattr(back, name), getattr(net, name), atol=1e-12)
+    np.testing.assert_array_equal(back.plasticity.lr_rec, net.plasticity.lr_rec)
+    wild = vec.unflatten(theta + 50.0)  # any vector maps to a valid network: decays stay in (0, 1)
+    assert np.all((wild.du > 0) & (wild.du <= 1))
+    with pytest.raises(ConfigError, match="entries"):
+        vec.unflatten(theta[:-1])
