@@ -187,7 +187,7 @@ def test_net_vector_round_trips_weights_decays_and_rates():
     net = random_net(tasks, neurons=6, seed=0, plastic=True)
     vec = NetVector(net, trainable_plasticity=True)
     theta = vec.flatten(net)
-    assert theta.size == vec.size == 6 * 7 + 36 + 3 * 6 + 3 + 3 * 6 + 36
+    assert theta.size == vec.size == 6 * 6 + 36 + 3 * 6 + 3 + 3 * 6 + 36  # input (1 + 3 + 2) x 6 neurons
     back = vec.unflatten(theta)
     for name in ("w_in", "w_rec", "w_out", "b_out", "du", "dv", "readout_decay"):
         np.testing.assert_allclose(getattr(back, name), getattr(net, name), atol=1e-12)
