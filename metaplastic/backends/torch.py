@@ -131,7 +131,7 @@ class TorchLearner(BaseLearner):
             self.model = algo.build(tasks)
             self.tasks_spec = getattr(tasks, "spec", getattr(tasks, "name", None))
             if self.config["init"]:
-                self._load_weights(Path(self.config["init"]) / POLICY_FILE)
+                self._load_weights(Path(self.config["init"]) / POLICY_FILE, allow_new=True)
         else:
             algo.check_compatible(self.model, tasks)
         return self.model
@@ -186,16 +186,23 @@ class TorchLearner(BaseLearner):
             save_torch(path / OPTIMIZER_FILE, opt_state)
         atomic_write_json(path / PROGRESS_FILE, {"tasks": self.tasks_spec, "device": self.device, **self.progress})
 
-    def _load_weights(self, file: Path) -> None:
-        """Load ``file``'s weights into the built model (one-line errors if missing or unfit)."""
+    def _load_weights(self, file: Path, allow_new: bool = False) -> None:
+        """Load ``file``'s weights into the built model (one-line errors if missing or unfit).
+
+        ``allow_new`` (a warm start): parameters the file lacks — e.g. the plasticity
+        coefficients of ``rl2-plastic`` started from an ``rl2`` run — keep their fresh
+        initial values; every parameter the file has must fit."""
         if not file.is_file():
             raise RunDirError(f"{str(file)!r} does not exist; init= must name a trained run directory")
         state = load_torch(file, "checkpoint")
         try:
-            self.model.load_state_dict(state)
+            result = self.model.load_state_dict(state, strict=not allow_new)
         except (RuntimeError, TypeError, AttributeError) as exc:
             first = str(exc).strip().splitlines()[0][:200]
             raise RunDirError(f"{str(file)!r} does not fit this config's model ({first})") from None
+        if allow_new and result.unexpected_keys:
+            raise RunDirError(f"{str(file)!r} does not fit this config's model (it has {result.unexpected_keys[0]!r}, "
+                              "which this model lacks)")
 
     def _load_state(self, path: str | os.PathLike) -> None:
         import json

@@ -123,3 +123,30 @@ def test_gaussian_head_for_continuous_actions():
     learner.meta_train(tasks, budget=2, seed=0, show_progress=False)
     res = metaplastic.evaluate(learner, tasks, n_tasks=4, seed=0)
     assert np.isfinite(res.return_mean)
+
+
+def test_init_warm_starts_from_a_run(tmp_path):
+    tasks = metaplastic.make_tasks("bandits:k=3,n=5")
+    src = metaplastic.make("torch", hidden=8, batch_tasks=8, seed=1)
+    src.meta_train(tasks, budget=2, seed=0, show_progress=False)
+    src.save(tmp_path / "src")
+    warm = metaplastic.make("torch", hidden=8, seed=2, init=str(tmp_path / "src"))
+    warm.ensure_model(tasks)
+    for a, b in zip(warm.model.parameters(), src.model.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(RunDirError, match="does not exist"):
+        metaplastic.make("torch", hidden=8, init=str(tmp_path / "nope")).ensure_model(tasks)
+    with pytest.raises(RunDirError, match="does not fit"):
+        metaplastic.make("torch", hidden=16, init=str(tmp_path / "src")).ensure_model(tasks)
+
+
+def test_init_rl2_plastic_from_an_rl2_run(tmp_path):
+    pytest.importorskip("snntorch")
+    tasks = metaplastic.make_tasks("bandits:k=3,n=5")
+    src = metaplastic.make("snntorch", hidden=8, batch_tasks=8, seed=1)
+    src.meta_train(tasks, budget=1, seed=0, show_progress=False)
+    src.save(tmp_path / "src")
+    plastic = metaplastic.make("snntorch", algo="rl2-plastic", hidden=8, init=str(tmp_path / "src"))
+    plastic.ensure_model(tasks)
+    assert torch.equal(plastic.model.w_rec.weight, src.model.w_rec.weight)
+    assert not plastic.model.lr_rec.any()  # new parameters start fresh: no plasticity yet
