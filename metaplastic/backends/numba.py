@@ -60,24 +60,15 @@ ES_PARAMS = (
 
 
 def read_net(path: str | os.PathLike) -> Any:
-    """A :class:`SpikingNet` from an ``.npz`` (``SpikingNet.save``) or a NIR file."""
+    """A :class:`SpikingNet` from an ``.npz`` (``SpikingNet.save``) or a NIR file (needs ``nir``)."""
     from metaplastic.spiking import SpikingNet
 
     p = Path(path)
     if p.suffix.lower() == ".npz":
         return SpikingNet.load(p)
-    if not p.is_file():
-        raise RunDirError(f"{p}: no such file; pass a SpikingNet .npz or a NIR file")
-    try:
-        import nir
-    except ImportError:
-        raise ConfigError(f"{p}: reading NIR files needs the nir package; install with: pip install nir") from None
-    try:
-        graph = nir.read(str(p))
-    except Exception as exc:  # noqa: BLE001 - h5py/nir raise many kinds on foreign files
-        raise RunDirError(f"{p}: not a readable NIR file ({type(exc).__name__}); export one with "
-                          "`metaplastic export --format nir`") from None
-    return SpikingNet.from_nir(graph)
+    from metaplastic.spiking.nir_io import read_nir
+
+    return read_nir(p)
 
 
 def split_net(owner: str, config: dict[str, Any]) -> tuple[dict[str, Any], Any]:

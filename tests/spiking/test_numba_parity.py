@@ -84,3 +84,20 @@ def test_snntorch_evaluates_through_the_numba_kernels_when_asked():
     rb = metaplastic.evaluate(b, tasks, n_tasks=200, seed=0)
     assert np.mean(ra.trial_returns == rb.trial_returns) >= 0.99
     assert rb.ops.spikes > 0
+
+
+def test_numba_runs_a_nir_file_as_the_network_itself(tmp_path):
+    pytest.importorskip("nir")
+    from metaplastic.spiking.nir_io import write_nir
+
+    tasks = metaplastic.make_tasks("bandits:k=5,n=10")
+    learner = metaplastic.make("snntorch", hidden=32, seed=3)
+    learner.ensure_model(tasks)
+    net = learner.spiking_net()
+    write_nir(net, tmp_path / "policy.nir")
+    a = metaplastic.evaluate(metaplastic.make("numba", net=net), tasks, n_tasks=100, seed=0)
+    b = metaplastic.evaluate(metaplastic.make("numba", net=str(tmp_path / "policy.nir")), tasks, n_tasks=100, seed=0)
+    np.testing.assert_array_equal(a.returns, b.returns)
+    (tmp_path / "junk.nir").write_bytes(b"junk")
+    with pytest.raises(metaplastic.errors.RunDirError, match="not a readable NIR file"):
+        metaplastic.make("numba", net=str(tmp_path / "junk.nir"))
