@@ -94,11 +94,14 @@ def _operations(plt: Any, report: dict[str, Any]) -> Any:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     width = 0.8 / len(_OPS)
     x = np.arange(len(names))
+    top = 1.0
     for k, op in enumerate(_OPS):
         vals = [max(report["backends"][n]["ops_per_decision"].get(op, 0.0), 0.0) for n in names]
+        top = max(top, *vals)
         ax.bar(x + (k - len(_OPS) / 2 + 0.5) * width, vals, width, label=op.replace("_", " "))
     ax.set_xticks(x, names)
     ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(0, top * 3)
     ax.set_ylabel("operations per decision (counted)")
     ax.set_title("Operations per decision")
     ax.legend(fontsize=8)
