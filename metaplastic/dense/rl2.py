@@ -51,10 +51,10 @@ class GRUActorCritic(nn.Module):
         z = torch.zeros(batch, self.hidden, device=self._device())
         return z if self.cell_type == "gru" else (z, z.clone())
 
-    def step(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    def step(self, x: torch.Tensor, state: Any, with_value: bool = True) -> tuple[torch.Tensor, Any, Any]:
         state = self.core(x, state)
         h = state if self.cell_type == "gru" else state[0]
-        return self.head(h), self.value(h)[:, 0], state
+        return self.head(h), self.value(h)[:, 0] if with_value else None, state
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
         m = mask[:, None]
@@ -97,7 +97,7 @@ class RL2VectorAgent:
     def act(self, obs: Any, active: Any) -> np.ndarray:
         active = np.asarray(active, dtype=bool)
         with torch.no_grad():
-            params, _ = self.lanes.step(np.asarray(obs), active)
+            params, _ = self.lanes.step(np.asarray(obs), active, with_value=False)
         self.counts = self.counts + self.policy.step_ops(active)
         self.counts.decisions += int(active.sum())
         self._last = self.policy.head.to_env(self.policy.head.sample(params, self.rng, greedy=self.greedy))

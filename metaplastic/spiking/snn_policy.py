@@ -136,7 +136,7 @@ class SpikingActorCritic(nn.Module):
             state = state + (zz, zz.clone())
         return state
 
-    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...], with_value: bool = True) -> tuple[torch.Tensor, Any, Any]:
         u, v, s, z, in_flight = state[:5]
         alif = self.neuron == "alif"
         if alif:
@@ -174,7 +174,7 @@ class SpikingActorCritic(nn.Module):
             delivered = delivered + s_prev.detach()
         self._spikes, self._delivered = spikes, delivered
         new = (u, v, s, z, in_flight) + ((theta, r) if alif else ()) + ((dw, trace) if self.plastic else ())
-        return self.head(z), self.value(z)[:, 0], new
+        return self.head(z), self.value(z)[:, 0] if with_value else None, new
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
         """The trained network as a framework-neutral :class:`~metaplastic.spiking.SpikingNet`

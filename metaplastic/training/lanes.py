@@ -36,10 +36,11 @@ class TrialLanes:
         self.state = self.policy.initial_state(self.n)
         self.inputs.reset()
 
-    def step(self, obs: Any, decide: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """One policy step on every lane; only lanes in ``decide`` keep their new state."""
+    def step(self, obs: Any, decide: np.ndarray, with_value: bool = True) -> tuple[torch.Tensor, Any]:
+        """One policy step on every lane; only lanes in ``decide`` keep their new state.
+        ``with_value=False`` (agents): the training-only value head is not run (value None)."""
         x = torch.tensor(self.inputs.assemble(obs), device=self.device)  # a copy: the buffer is reused
-        params, value, new_state = self.policy.step(x, self.state)
+        params, value, new_state = self.policy.step(x, self.state, with_value=with_value)
         if decide.all():
             self.state = new_state
         else:

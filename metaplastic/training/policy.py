@@ -25,7 +25,8 @@ class RecurrentPolicy(Protocol):
 
     ``head`` is an action head from :mod:`metaplastic.training.heads`. ``step`` maps a
     ``(B, input_size)`` input and the state to the head's distribution parameters, a
-    ``(B,)`` value and the next state. ``select_state`` keeps the old state where
+    ``(B,)`` value (``None`` with ``with_value=False``: agents do not run the
+    training-only value head) and the next state. ``select_state`` keeps the old state where
     ``mask`` is false (lanes that did not decide). ``step_ops(active)`` counts what
     the last step executed in the lanes where ``active`` is true (called after the step,
     so a spiking network can count the spikes it actually delivered).
@@ -35,7 +36,7 @@ class RecurrentPolicy(Protocol):
 
     def initial_state(self, batch: int) -> Any: ...
 
-    def step(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor, Any]: ...
+    def step(self, x: torch.Tensor, state: Any, with_value: bool = True) -> tuple[torch.Tensor, Any, Any]: ...
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any: ...
 
