@@ -7,11 +7,15 @@ trace), so the per-layer figures are that layer's. Definitions:
   activations (one per neuron per time step) that are zero, ``1 - spikes / neuron updates``;
 * ``firing_rate_per_step`` — spikes per neuron per time step; ``firing_rate_hz`` the same
   over the time step ``dt`` (only when the network's ``dt`` is known);
-* ``Effective_MACs``, ``Effective_ACs``, ``membrane_updates`` — per decision, as counted.
+* ``Effective_ACs`` — spike-driven accumulates per decision, our ``synaptic_events``
+  (equal to NeuroBench's SynapticOperations on our snntorch policies: see
+  tests/bench/test_neurobench_agreement.py); ``Effective_MACs`` — our ``macs`` per
+  decision, as executed (NeuroBench's skips zero inputs, which the snntorch runtime
+  multiplies); ``membrane_updates`` — neuron updates per decision.
 
 Example:
     >>> from metaplastic.core import OpCounts
-    >>> a = activity(OpCounts(neuron_updates=1000, spikes=50, decisions=10, acs=400), dt=1e-3)
+    >>> a = activity(OpCounts(neuron_updates=1000, spikes=50, decisions=10, synaptic_events=400), dt=1e-3)
     >>> a["layers"]["recurrent"]["activation_sparsity"], a["layers"]["recurrent"]["firing_rate_hz"]
     (0.95, 50.0)
 """
@@ -28,7 +32,8 @@ __all__ = ["activity", "neurobench_names"]
 def neurobench_names(ops: OpCounts) -> dict[str, float]:
     """Per-decision counts under NeuroBench's metric names."""
     per = ops.per_decision()
-    return {"Effective_MACs": per["macs"], "Effective_ACs": per["acs"], "membrane_updates": per["neuron_updates"]}
+    return {"Effective_MACs": per["macs"], "Effective_ACs": per["synaptic_events"],
+            "membrane_updates": per["neuron_updates"]}
 
 
 def activity(ops: OpCounts, dt: float | None = None) -> dict[str, Any] | None:

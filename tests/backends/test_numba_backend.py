@@ -176,7 +176,7 @@ def test_summary_reports_activity_under_neurobench_names():
     assert 0 < rate < 1
     assert layer["activation_sparsity"] == pytest.approx(1 - rate)
     assert layer["firing_rate_hz"] == pytest.approx(rate / learner.net.dt)
-    assert act["neurobench"]["Effective_ACs"] == pytest.approx(res.ops.acs / res.ops.decisions)
+    assert act["neurobench"]["Effective_ACs"] == pytest.approx(res.ops.synaptic_events / res.ops.decisions)
     assert act["neurobench"]["membrane_updates"] == 20 * learner.net.substeps
 
 
