@@ -97,6 +97,7 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
     """Check everything that can be checked before any work: the task spec, every backend
     name and run directory, the profiles and the budget. Returns (tasks, learners, profiles)."""
     import metaplastic
+    from metaplastic.registry import BACKENDS
 
     if not cfg.backends:
         raise ConfigError("no backends to benchmark; pass --backends a,b,c (see `metaplastic backends`)")
@@ -110,6 +111,9 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
     for name in cfg.backends:
         if name in cfg.runs:
             learner = metaplastic.load(cfg.runs[name])
+            if learner.name != BACKENDS.resolve(name):
+                raise ConfigError(f"--run {name}={cfg.runs[name]}: that run was trained with backend {learner.name!r}; "
+                                  f"pass --run {learner.name}=... and list {learner.name} in --backends")
         else:
             learner = _make_seeded(name, cfg.seed)
         caps = learner.capabilities

@@ -116,7 +116,11 @@ def test_bench_report_has_the_contract_keys(tmp_path):
 
 def test_bench_cli_rejects_bad_input_without_writing(tmp_path):
     out = tmp_path / "report"
+    learner = metaplastic.make("numba", hidden=4)
+    learner.ensure_net(metaplastic.make_tasks("bandits:k=3,n=5"))
+    learner.save(tmp_path / "numba-run")
     for args, needle in ((["--backends", "nope"], "nope"), (["--run", "torch=" + str(tmp_path / "missing")], "does not exist"),
+                         (["--backends", "random", "--run", "random=" + str(tmp_path / "numba-run")], "trained with backend"),
                          (["--backends", "random", "--profiles", "tpu-v9"], "tpu-v9")):
         proc = subprocess.run([sys.executable, "-m", "metaplastic", "bench", "--tasks", "bandits:k=3,n=5", "--out",
                                str(out), *args], capture_output=True, text=True)
