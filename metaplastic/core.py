@@ -85,6 +85,8 @@ class OpCounts:
         decisions: calls to :meth:`Agent.act`.
         synaptic_updates: weight changes made by on-line plasticity (Loihi's "synaptic
             update (learning)" operation).
+        trace_updates: eligibility-trace updates made by on-line plasticity (one per
+            synapse trace decayed or incremented).
         spikes: spikes emitted by spiking neurons; with ``neuron_updates`` it gives the
             firing rate and NeuroBench's activation sparsity (1 - spikes / neuron updates).
 
@@ -101,6 +103,7 @@ class OpCounts:
     mem_bytes: int = 0
     decisions: int = 0
     synaptic_updates: int = 0
+    trace_updates: int = 0
     spikes: int = 0
 
     def __add__(self, other: "OpCounts") -> "OpCounts":

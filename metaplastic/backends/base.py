@@ -62,11 +62,17 @@ class BaseLearner:
     def load(cls, path: str | os.PathLike) -> "BaseLearner":
         doc = read_config(path, expect_backend=cls.name)
         try:
-            learner = cls(**doc["config"])
+            learner = cls(**cls._config_for_load(dict(doc["config"]), path))
         except MetaplasticError as exc:
             raise MetaplasticError(f"config.json in {str(path)!r} is invalid: {exc}") from None
         learner._load_state(path)
         return learner
+
+    @classmethod
+    def _config_for_load(cls, config: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+        """The saved config as the learner is rebuilt from it (a hook: e.g. point a
+        ``net`` path at the copy the run directory holds)."""
+        return config
 
     def _save_state(self, path: str | os.PathLike) -> None:
         pass

@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,6 +73,14 @@ def read_net(path: str | os.PathLike) -> Any:
     return read_nir(p)
 
 
+def net_in_run(config: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    """A saved config whose ``net`` is given: point it at the copy in the run directory, so
+    that the run does not depend on where the original file was."""
+    if config.get("net") and (Path(path) / NET_FILE).is_file():
+        config["net"] = str(Path(path) / NET_FILE)
+    return config
+
+
 def split_net(owner: str, config: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """Take a ``net=SpikingNet`` object out of ``config`` (it is not a JSON config value);
     a path stays in the config and is read by the learner."""
@@ -101,6 +111,8 @@ class NumbaLearner(BaseLearner):
     def __init__(self, **config: Any) -> None:
         config, net = split_net(self.name, config)
         super().__init__(**config)
+        if self.config["population"] % 2:
+            raise ConfigError(f"backend numba: population must be even (antithetic pairs), got {self.config['population']}")
         if net is None and self.config["net"]:
             net = read_net(self.config["net"])
         self.net: Any = net
@@ -156,6 +168,10 @@ class NumbaLearner(BaseLearner):
         return train_es(self, tasks, budget=budget, seed=seed, callback=callback, show_progress=show_progress)
 
     # -- run directories -------------------------------------------------------------------------
+    @classmethod
+    def _config_for_load(cls, config: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+        return net_in_run(config, path)
+
     def _save_state(self, path: str | os.PathLike) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -178,7 +194,9 @@ class NumbaLearner(BaseLearner):
             try:
                 info = json.loads((path / PROGRESS_FILE).read_text())
             except ValueError:
-                raise RunDirError(f"{str(path / PROGRESS_FILE)!r} is not valid JSON; the run directory is corrupt") from None
+                info = None
+            if not isinstance(info, dict):
+                raise RunDirError(f"{str(path / PROGRESS_FILE)!r} is not a JSON object; the run directory is corrupt")
             self.tasks_spec = info.pop("tasks", None)
             self.progress = info
         if (path / NET_FILE).is_file():
@@ -187,6 +205,6 @@ class NumbaLearner(BaseLearner):
             try:
                 with np.load(path / ES_FILE, allow_pickle=False) as z:
                     self.es_state = {k: z[k] for k in ("theta", "m", "v", "t")}
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
                 raise RunDirError(f"{str(path / ES_FILE)!r} is corrupt or foreign ({type(exc).__name__}); "
                                   "start a new run") from None

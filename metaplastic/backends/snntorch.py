@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from metaplastic.backends.base import SEED_PARAM
-from metaplastic.backends.numba import NET_PARAM, read_net, split_net
+from metaplastic.backends.numba import NET_FILE, NET_PARAM, net_in_run, read_net, split_net
 from metaplastic.backends.torch import DEVICE_PARAM, RL2_PARAMS, TorchLearner
 from metaplastic.core import Capabilities
 from metaplastic.params import Param
@@ -62,6 +62,17 @@ class SnnTorchLearner(TorchLearner):
 
         missing = [m for m in ("torch", "snntorch") if importlib.util.find_spec(m) is None]
         return f"needs {', '.join(missing)}; install with: pip install 'metaplastic[snn]'" if missing else None
+
+    @classmethod
+    def _config_for_load(cls, config: dict[str, Any], path: Any) -> dict[str, Any]:
+        return net_in_run(config, path)
+
+    def _save_state(self, path: Any) -> None:
+        from pathlib import Path
+
+        super()._save_state(path)
+        if self.given_net is not None:  # the network's shape, so the run rebuilds without the original file
+            self.given_net.save(Path(path) / NET_FILE)
 
     def spiking_net(self) -> Any:
         """The trained policy as a :class:`~metaplastic.spiking.SpikingNet` (for export)."""

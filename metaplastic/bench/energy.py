@@ -33,10 +33,11 @@ from typing import Any
 from metaplastic.core import OpCounts
 from metaplastic.errors import ConfigError
 
-__all__ = ["HardwareProfile", "EnergyEstimate", "load_profile", "builtin_profiles", "model_energy", "PROFILE_DIR"]
+__all__ = ["HardwareProfile", "EnergyEstimate", "load_profile", "builtin_profiles", "model_energy", "time_applies",
+           "PROFILE_DIR"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
-_OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates", "mem_bytes", "spikes")
+_OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates", "trace_updates", "mem_bytes", "spikes")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class HardwareProfile:
     idle_power_source: str = ""
     time_per_decision: str = "measured"   # how the static part's time is obtained
     measured_on: str | None = None        # the device ("cpu", "cuda") whose measured latency is the time there
+    device_name_contains: str | None = None  # ...and a word its name must contain ("H100")
     source: str = ""                      # the file it was read from
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,8 +122,13 @@ def _profile_from(doc: Any, path: Path) -> HardwareProfile:
             raise ConfigError(f"{where}: unknown operation {k!r} in energy_per_op_j; known: {', '.join(_OPS)}")
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
             raise ConfigError(f"{where}: energy_per_op_j.{k} must be a non-negative number of joules or null, got {v!r}")
+    missing_ops = [k for k in _OPS if k not in ops]
+    if missing_ops:  # an unpriced operation would silently cost nothing
+        raise ConfigError(f"{where}: energy_per_op_j lacks {', '.join(missing_ops)}; give joules per operation, 0 if "
+                          "it is free or included elsewhere, or null if the hardware cannot execute it")
     idle = doc.get("idle_power_w")
-    if idle is not None and (isinstance(idle, bool) or not isinstance(idle, (int, float)) or idle < 0):
+    if idle is not None and (isinstance(idle, bool) or not isinstance(idle, (int, float)) or not math.isfinite(idle)
+                             or idle < 0):
         raise ConfigError(f"{where}: idle_power_w must be a non-negative number of watts or null, got {idle!r}")
     applies = doc.get("applies_to", "all")
     if applies not in ("all", "spiking"):
@@ -133,8 +140,18 @@ def _profile_from(doc: Any, path: Path) -> HardwareProfile:
         citations=[str(c) for c in doc["citations"]], idle_power_w=None if idle is None else float(idle),
         idle_power_source=str(doc.get("idle_power_source", "")),
         time_per_decision=str(doc.get("time_per_decision", "measured")),
-        measured_on=None if doc.get("measured_on") is None else str(doc["measured_on"]), source=where,
+        measured_on=None if doc.get("measured_on") is None else str(doc["measured_on"]),
+        device_name_contains=None if doc.get("device_name_contains") is None else str(doc["device_name_contains"]),
+        source=where,
     )
+
+
+def time_applies(profile: HardwareProfile, device: str, device_name: str) -> bool:
+    """Whether a latency measured on ``device`` (named ``device_name``) is the time a
+    decision takes on ``profile``'s hardware."""
+    if profile.measured_on is None or profile.measured_on != device:
+        return False
+    return profile.device_name_contains is None or profile.device_name_contains.lower() in device_name.lower()
 
 
 def model_energy(ops: OpCounts, profile: HardwareProfile, *, spiking: bool,

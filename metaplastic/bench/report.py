@@ -1,7 +1,7 @@
 """Writing a bench report: ``report.json`` (every figure with its unit and whether it is
 measured, counted or modelled), ``report.md`` (the tables a person reads first) and the
-PNG plots, into one directory. Every file is written atomically, and nothing is written
-before the whole report exists.
+PNG plots, into one directory. Every file is complete in a staging folder before any
+is moved into place, and nothing is written before the whole report exists.
 
 Example:
     >>> md = markdown({"tasks": "bandits", "backends": {}, "references": {}, "profiles": {},
@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from metaplastic.io import atomic_write_text
 
 __all__ = ["write_report", "markdown"]
 
@@ -80,7 +79,7 @@ def markdown(report: dict[str, Any]) -> str:
         act = x.get("activity") or {}
         sparsity = act.get("layers", {}).get("recurrent", {}).get("activation_sparsity") if act else None
         lines.append(f"| {name} | {x['device']} | {_si(lat['p50'])} | {_si(lat['p99'])} | "
-                     f"{_num(x['throughput']['decisions_per_s'])} | {_num(o['macs'])} | {_num(o['acs'])} | "
+                     f"{_num(x['throughput'].get('decisions_per_s'))} | {_num(o['macs'])} | {_num(o['acs'])} | "
                      f"{_num(o['synaptic_events'])} | {_num(o['neuron_updates'])} | {_num(o['synaptic_updates'])} | "
                      f"{_num(o['mem_bytes'])} | {_num(sparsity)} |")
     profiles = list(report["profiles"])
@@ -128,23 +127,48 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and the plots into ``out``; return their paths."""
     from metaplastic.bench.plots import render_plots
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    pngs = render_plots(report)  # name -> PNG bytes (empty without matplotlib)
-    paths = {}
-    for name, data in pngs.items():
-        path = out / f"{name}.png"
-        from metaplastic.io import atomic_write_bytes
+    import os
+    import shutil
+    import tempfile
 
-        atomic_write_bytes(path, data)
-        paths[name] = path
-    report["plots"] = {name: p.name for name, p in paths.items()}
+    from metaplastic.errors import MetaplasticError
+
+    out = Path(out)
+    pngs = render_plots(report)  # name -> PNG bytes (empty without matplotlib)
+    report["plots"] = {name: f"{name}.png" for name in pngs}
     if not pngs:
         report["plots_note"] = "no plots: matplotlib is not installed (pip install 'metaplastic[plot]')"
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=_jsonable) + "\n")
-    atomic_write_text(out / "report.md", markdown(report))
-    paths["report.json"], paths["report.md"] = out / "report.json", out / "report.md"
-    return paths
+    files = {f"{name}.png": data for name, data in pngs.items()}
+    files["report.json"] = (json.dumps(_finite(report), indent=2, allow_nan=False, default=_jsonable) + "\n").encode()
+    files["report.md"] = markdown(report).encode()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        # every file is complete in a staging folder before any lands in ``out``
+        stage = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
+        try:
+            for name, data in files.items():
+                (stage / name).write_bytes(data)
+            for name in files:
+                os.replace(stage / name, out / name)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    except OSError as exc:
+        raise MetaplasticError(f"cannot write the report into {str(out)!r} ({exc.strerror or exc}); "
+                               "pass another --out") from None
+    return {name: out / name for name in files}
+
+
+def _finite(x: Any) -> Any:
+    """``x`` with every non-finite float replaced by None (JSON has no NaN or Infinity)."""
+    import math
+
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
 
 
 def _jsonable(x: Any) -> Any:

@@ -21,12 +21,13 @@ import datetime
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from metaplastic.bench.adaptation import adaptation_measures
-from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy
+from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy, time_applies
 from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
 from metaplastic.budget import Budget
@@ -178,36 +179,54 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
     if name in cfg.runs:
         source = f"trained run {cfg.runs[name]}"
     elif caps.meta_train:
-        learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
+        kw = {"show_progress": progress} if _accepts(learner.meta_train, "show_progress") else {}
+        learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, **kw)
         source = f"meta-trained here for {cfg.budget}"
     else:
         source = "no meta-training (capabilities.meta_train is False)"
     test = metaplastic.evaluate(learner, tasks, split="test", **ev)
     ood = metaplastic.evaluate(learner, tasks, split="ood", **ev)
     b1 = decision_latency(learner, tasks, batch=1, decisions=cfg.latency_decisions, warmup=min(200, cfg.latency_decisions))
-    bn = decision_latency(learner, tasks, batch=cfg.throughput_batch, decisions=cfg.throughput_decisions,
-                          warmup=min(20, cfg.throughput_decisions))
+    throughput: dict[str, Any] = {"batch": cfg.throughput_batch, "unit": "decisions/s", "kind": "measured"}
+    if hasattr(learner, "vector_agent"):
+        bn = decision_latency(learner, tasks, batch=cfg.throughput_batch, decisions=cfg.throughput_decisions,
+                              warmup=min(20, cfg.throughput_decisions))
+        throughput.update(decisions_per_s=bn.decisions_per_s, p50_step_s=bn.p50_s)
+    else:
+        throughput.update(decisions_per_s=None, p50_step_s=None,
+                          note="not measured: the backend has no batched agent (vector_agent)")
     device = str(getattr(learner, "device", "cpu"))
+    device_name = _device_name(device)
     ops = test.ops
     per_trial = {k: v / test.n_tasks for k, v in ops.as_dict().items()}
     decisions_per_trial = ops.decisions / test.n_tasks
-    energy, per_decision, per_trial_j = {}, {}, {}
+    energy, per_decision, per_trial_j, parts = {}, {}, {}, {}
     for p in profiles:
-        seconds = b1.p50_s if p.measured_on is not None and p.measured_on == device else None
-        source_t = f"measured p50 at batch 1 on this machine's {device}" if seconds is not None else ""
+        seconds = b1.p50_s if time_applies(p, device, device_name) else None
+        source_t = f"measured p50 at batch 1 on this machine's {device_name}" if seconds is not None else ""
         est = model_energy(ops, p, spiking=bool(caps.spiking), seconds_per_decision=seconds, time_source=source_t)
         energy[p.name] = est.as_dict()
         per_decision[p.name] = est.total_j
+        parts[p.name] = est.as_dict()["parts"] if est.total_j is not None else "n/a"
         per_trial_j[p.name] = None if est.total_j is None else est.total_j * decisions_per_trial
     measured = {}
     for mname, meter in meters.items():
+        if METER_DEVICE.get(mname) != device:
+            measured[mname] = {"available": False, "j_per_decision": None,
+                               "reason": f"{mname} meters the {METER_DEVICE.get(mname)}; this backend ran on {device}"}
+            continue
         if not meter.available:
             measured[mname] = {"available": False, "reason": meter.reason, "j_per_decision": None}
             continue
-        joules, _, calls = meter.measure(lambda: decision_latency(learner, tasks, decisions=200, warmup=0))
-        measured[mname] = {"available": True, "reason": "", "kind": "measured",
-                           "j_per_decision": joules / (200 * calls), "unit": "J",
-                           "includes": "the whole device during the window: agent, environment and idle draw"}
+        idle_j, idle_s, _ = meter.measure(lambda: time.sleep(0.05))
+        joules, seconds, calls = meter.measure(lambda: decision_latency(learner, tasks, decisions=200, warmup=0))
+        n = 200 * calls
+        measured[mname] = {"available": True, "reason": "", "kind": "measured", "unit": "J",
+                           "j_per_decision": joules / n,
+                           "above_idle_j_per_decision": (joules - idle_j / idle_s * seconds) / n,
+                           "idle_power_w": idle_j / idle_s,
+                           "includes": "the whole device during the window (agent and environment); "
+                                       "above_idle subtracts the idle power measured just before"}
     activity = test.summary().get("activity")
     return {
         "source": source, "device": device, "spiking": bool(caps.spiking),
@@ -220,17 +239,40 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
         "latency_s": {"p50": b1.p50_s, "p95": b1.p95_s, "p99": b1.p99_s, "act_p50": b1.act_p50_s,
                       "act_p99": b1.act_p99_s, "batch": 1, "samples": b1.samples, "unit": "s", "kind": "measured",
                       "includes": "agent.act plus the observe/end_episode that follow (adaptation work), not the env"},
-        "throughput": {"batch": bn.batch, "decisions_per_s": bn.decisions_per_s, "p50_step_s": bn.p50_s,
-                       "unit": "decisions/s", "kind": "measured"},
+        "throughput": throughput,
         "ops_per_decision": {**ops.per_decision(), "unit": "operations", "kind": "counted"},
         "ops_per_trial": {**per_trial, "unit": "operations", "kind": "counted"},
         "decisions_per_trial": decisions_per_trial,
         "activity": activity,
         "energy_per_decision_j": per_decision,
+        "energy_per_decision_parts": parts,
         "energy_per_trial_j": per_trial_j,
         "energy": energy,
         "energy_measured": measured,
     }
+
+
+METER_DEVICE = {"nvml": "cuda", "rapl": "cpu"}  # which device each meter reads
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    """Whether ``fn`` takes a keyword ``name`` (a plugin's meta_train may not take show_progress)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda") and "torch" in sys.modules:
+        try:
+            return str(sys.modules["torch"].cuda.get_device_name())
+        except Exception:  # noqa: BLE001 - no name is not worth failing a benchmark
+            return device
+    return platform.processor() or platform.machine() or device
 
 
 def headline(report: dict[str, Any], baseline: str = "torch", baseline_profile: str = "gpu-h100",

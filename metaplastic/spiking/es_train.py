@@ -57,7 +57,8 @@ def train_es(learner: Any, tasks: Any, *, budget: Any, seed: int, callback: Call
                            show_progress=show_progress)
         finally:
             learner._live = None
-            learner.net = vector.unflatten(es.theta)
+            if progress.updates > int(learner.progress.get("updates", 0)):  # a network given and never updated stays as it is
+                learner.net = vector.unflatten(es.theta)
             learner.es_state = {"theta": es.theta, "m": es.m, "v": es.v, "t": np.array(es.t)}
             learner.progress = {"updates": progress.updates, "seconds": progress.seconds,
                                 "tasks_seen": progress.tasks_seen}

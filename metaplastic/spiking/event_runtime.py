@@ -92,6 +92,10 @@ class EventDrivenLanes:
         x = x if _ready(x, F32) else np.ascontiguousarray(x, dtype=F32)
         mod = modulation if _ready(modulation, F32) else np.ascontiguousarray(modulation, dtype=F32)
         act = active if _ready(active, np.bool_) else np.ascontiguousarray(active, dtype=np.bool_)
+        if x.shape != self.x_prev.shape or mod.shape != self.nspk.shape or act.shape != self.nspk.shape:
+            # the kernel does no bounds checks: refuse what would read or write out of bounds
+            raise ValueError(f"decide needs x {self.x_prev.shape}, modulation and active ({self.num_lanes},); "
+                             f"got {x.shape}, {mod.shape}, {act.shape}")
         K.decide(self.w_in_t, self.w_rec_t, self.w_out, self.b_out, self.neuron, self.lr_in_t, self.lr_rec_t,
                  self.keep, self.e_in, self.e_rec, self.state, self.x_prev, self.spk, self.nspk, x, mod, act,
                  self.net.substeps, self.y, self.counts)
@@ -102,7 +106,8 @@ class EventDrivenLanes:
         c = self.counts
         return OpCounts(macs=int(c[K.MACS]), acs=int(c[K.ACS]), synaptic_events=int(c[K.EVENTS]),
                         neuron_updates=int(c[K.NEURON_UPDATES]), mem_bytes=int(c[K.MEM_BYTES]),
-                        synaptic_updates=int(c[K.SYNAPTIC_UPDATES]), spikes=int(c[K.SPIKES]))
+                        synaptic_updates=int(c[K.SYNAPTIC_UPDATES]), trace_updates=int(c[K.TRACE_UPDATES]),
+                        spikes=int(c[K.SPIKES]))
 
     # views of the state, for tests and inspection
     @property

@@ -11,7 +11,8 @@ as the kernel executes them (index constants below). Compiled once, cached on di
 
 The equations are :class:`~metaplastic.spiking.SpikingNet`'s; the numpy reference
 simulator (:func:`metaplastic.spiking.simulate`) is the ground truth they are tested
-against. Arithmetic is float32, like the snntorch training runtime.
+against. Weights and state are stored in float32, like the snntorch training runtime
+(intermediate products are formed in float64 by numba's promotion of the decay terms).
 
 Array layout (``L`` lanes, ``N`` neurons, ``I`` inputs, ``A`` readout units):
 
@@ -32,8 +33,8 @@ import numba
 import numpy as np
 
 # indices into the ``counts`` array the kernels accumulate into
-MACS, ACS, EVENTS, NEURON_UPDATES, SPIKES, SYNAPTIC_UPDATES, MEM_BYTES = range(7)
-N_COUNTS = 7
+MACS, ACS, EVENTS, NEURON_UPDATES, SPIKES, SYNAPTIC_UPDATES, MEM_BYTES, TRACE_UPDATES = range(8)
+N_COUNTS = 8
 
 # rows of the ``neuron`` parameter array
 DU, DV, VTH, BIAS, DTHETA, THETA_STEP, DR, READOUT_DECAY, ALIF = range(9)
@@ -49,7 +50,8 @@ def _decay_trace(e, lane, keep, counts):  # pragma: no cover - jitted
     for j in range(e.shape[1]):
         for k in range(e.shape[2]):
             e[lane, j, k] *= keep
-    counts[MACS] += e.shape[1] * e.shape[2]
+    counts[TRACE_UPDATES] += e.shape[1] * e.shape[2]
+    counts[MEM_BYTES] += 4 * 2 * e.shape[1] * e.shape[2]
 
 
 @numba.njit(cache=True)
@@ -61,7 +63,7 @@ def _apply_rule(w_t, lw, lr_t, m, e, lane, counts):  # pragma: no cover - jitted
         for k in range(w_t.shape[2]):
             w_t[lw, j, k] += lr_t[j, k] * m * e[lane, j, k]
     counts[SYNAPTIC_UPDATES] += w_t.shape[1] * w_t.shape[2]
-    counts[MEM_BYTES] += 4 * 3 * w_t.shape[1] * w_t.shape[2]
+    counts[MEM_BYTES] += 4 * 4 * w_t.shape[1] * w_t.shape[2]  # read w, lr, e; write w
 
 
 @numba.njit(cache=True)
@@ -145,7 +147,7 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
                     j = spk[lane, q]
                     for c in range(cnt):
                         e_rec[lane, j, fired[c]] += 1.0
-                counts[ACS] += ns * cnt
+                counts[TRACE_UPDATES] += ns * cnt
                 _apply_rule(w_rec_t, lw, lr_rec_t, m, e_rec, lane, counts)
             if plastic_in:
                 _decay_trace(e_in, lane, keep, counts)
@@ -154,7 +156,7 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
                     if xi != 0.0:
                         for c in range(cnt):
                             e_in[lane, i, fired[c]] += xi
-                        counts[MACS] += cnt
+                        counts[TRACE_UPDATES] += cnt
                 _apply_rule(w_in_t, lw, lr_in_t, m, e_in, lane, counts)
             # what this step emitted is in flight for the next
             for i in range(n_in):

@@ -265,9 +265,7 @@ class SpikingActorCritic(nn.Module):
         events = delivered * n
         plastic = lanes * n * n if self.plastic else 0  # one weight change per recurrent synapse per decision
         return OpCounts(
-            # dense: graded input and the head once per decision; plastic: the
-            # eligibility trace of every recurrent synapse per sub-step
-            macs=lanes * (i * n + head) + subs * plastic,
+            macs=lanes * (i * n + head),  # dense: graded input and the head, once per decision
             acs=events + lanes * subs * n,  # spike deliveries, and the readout trace's accumulates
             synaptic_events=events,
             neuron_updates=lanes * subs * n,
@@ -275,6 +273,7 @@ class SpikingActorCritic(nn.Module):
             mem_bytes=lanes * (4 * (n * i + head) + 4 * 4 * n) + 4 * events,
             decisions=0,
             synaptic_updates=plastic,
+            trace_updates=subs * plastic,  # every recurrent synapse's trace, every sub-step (dense)
             spikes=spikes,
         )
 

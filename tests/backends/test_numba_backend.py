@@ -62,6 +62,15 @@ def test_kernel_matches_the_reference_simulator(neuron, plastic):
     assert ops.synaptic_events == delivered * net.n_neurons
     assert ops.neuron_updates == d * subs * net.n_neurons
     assert ops.synaptic_updates == (d * net.n_neurons * (net.n_neurons + net.n_inputs) if plastic else 0)
+    if plastic:  # every trace decays each step; spike pairs (and input x spike pairs) increment theirs
+        s_count = ref.spikes.sum(axis=1)
+        x_steps = np.repeat(xs, subs, axis=0)
+        nnz_in = np.concatenate([[0], (x_steps[:-1] != 0).sum(axis=1)])
+        pairs = (s_count[:-1] * s_count[1:]).sum() + (nnz_in * s_count).sum()
+        n, i = net.n_neurons, net.n_inputs
+        assert ops.trace_updates == d * subs * (n * n + n * i) + pairs
+    else:
+        assert ops.trace_updates == 0
 
 
 def test_cost_follows_activity_not_layer_size():
@@ -196,3 +205,38 @@ def test_net_vector_round_trips_weights_decays_and_rates():
     assert np.all((wild.du > 0) & (wild.du <= 1))
     with pytest.raises(ConfigError, match="entries"):
         vec.unflatten(theta[:-1])
+
+
+def test_decide_refuses_wrong_shapes():
+    net = SpikingNet(w_in=np.ones((4, 3)), w_out=np.ones((2, 4)), du=0.5, dv=0.5)
+    lanes = EventDrivenLanes(net, 2)
+    with pytest.raises(ValueError, match="decide needs x"):
+        lanes.decide(np.zeros((2, 5)), np.zeros(2), np.ones(2, bool))
+    with pytest.raises(ValueError, match="decide needs x"):
+        lanes.decide(np.zeros((2, 3)), np.zeros(3), np.ones(2, bool))
+
+
+def test_run_directory_does_not_depend_on_the_original_net_file(tmp_path):
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    net = metaplastic.make("numba", hidden=6, seed=1).ensure_net(tasks)
+    net.save(tmp_path / "given.npz")
+    learner = metaplastic.make("numba", net=str(tmp_path / "given.npz"))
+    learner.save(tmp_path / "run")
+    (tmp_path / "given.npz").unlink()
+    again = metaplastic.load(tmp_path / "run")
+    assert again.net == net
+
+
+def test_corrupt_run_files_get_one_line_errors(tmp_path):
+    tasks = metaplastic.make_tasks("bandits:k=3,n=6")
+    learner = metaplastic.make("numba", hidden=4, population=2, batch_tasks=4)
+    learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
+    learner.save(tmp_path / "run")
+    (tmp_path / "run" / "es_state.npz").write_bytes(b"garbage")
+    with pytest.raises(RunDirError, match="es_state.npz"):
+        metaplastic.load(tmp_path / "run")
+    (tmp_path / "run" / "progress.json").write_text("[1, 2]")
+    with pytest.raises(RunDirError, match="not a JSON object"):
+        metaplastic.load(tmp_path / "run")
+    with pytest.raises(ConfigError, match="population must be even"):
+        metaplastic.make("numba", population=5)

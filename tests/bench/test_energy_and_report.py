@@ -61,6 +61,7 @@ def test_static_part_needs_idle_power_and_time(tmp_path):
     ('{"name": "x"}', "lacks energy_per_op_j"),
     ('{"name": "x", "citations": [], "energy_per_op_j": {"macs": -1}}', "non-negative"),
     ('{"name": "x", "citations": [], "energy_per_op_j": {"flops": 1}}', "unknown operation"),
+    ('{"name": "x", "citations": [], "energy_per_op_j": {"macs": 1e-12}}', "lacks acs"),
 ])
 def test_bad_profiles_get_one_line_errors(tmp_path, content, match):
     (tmp_path / "bad.json").write_text(content)

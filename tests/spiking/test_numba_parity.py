@@ -101,3 +101,17 @@ def test_numba_runs_a_nir_file_as_the_network_itself(tmp_path):
     (tmp_path / "junk.nir").write_bytes(b"junk")
     with pytest.raises(metaplastic.errors.RunDirError, match="not a readable NIR file"):
         metaplastic.make("numba", net=str(tmp_path / "junk.nir"))
+
+
+def test_snntorch_run_with_a_given_net_is_self_contained(tmp_path):
+    tasks = metaplastic.make_tasks("bandits:k=5,n=10")
+    src = metaplastic.make("snntorch", hidden=12, seed=0)
+    src.ensure_model(tasks)
+    src.spiking_net().save(tmp_path / "given.npz")
+    learner = metaplastic.make("snntorch", net=str(tmp_path / "given.npz"))
+    learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
+    learner.save(tmp_path / "run")
+    (tmp_path / "given.npz").unlink()
+    again = metaplastic.load(tmp_path / "run")
+    for a, b in zip(again.model.parameters(), learner.model.parameters()):
+        assert torch.equal(a, b)
