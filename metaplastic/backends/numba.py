@@ -56,7 +56,8 @@ ES_PARAMS = (
     Param("lr", float, 0.03, "es: Adam step size", low=0.0, low_exclusive=True),
     Param("weight_decay", float, 0.0, "es: L2 pull of the weights towards 0", low=0.0),
     Param("batch_tasks", int, 64, "es: training tasks (one trial each) per fitness evaluation", low=1),
-    Param("executor", str, "inprocess", "es: where the population is evaluated", choices=tuple(EXECUTORS)),
+    Param("executor", str, "inprocess", "es: where the population is evaluated (a name in "
+          "metaplastic.executors.EXECUTORS: inprocess, process, or one registered there)"),
     Param("workers", int, 0, "es: processes of the 'process' executor (0: one per CPU core)", low=0),
 )
 
@@ -111,6 +112,9 @@ class NumbaLearner(BaseLearner):
     def __init__(self, **config: Any) -> None:
         config, net = split_net(self.name, config)
         super().__init__(**config)
+        if self.config["executor"] not in EXECUTORS:
+            raise ConfigError(f"backend numba: unknown executor {self.config['executor']!r}; choose one of "
+                              f"{', '.join(EXECUTORS)} (or register one in metaplastic.executors.EXECUTORS)")
         if self.config["population"] % 2:
             raise ConfigError(f"backend numba: population must be even (antithetic pairs), got {self.config['population']}")
         if net is None and self.config["net"]:
