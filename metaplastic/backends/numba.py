@@ -8,7 +8,7 @@ net=SpikingNet | path)``. Nothing on this path imports torch.
 Example:
     >>> import numpy as np, metaplastic
     >>> from metaplastic.spiking import SpikingNet
-    >>> net = SpikingNet(w_in=np.ones((8, 4)), w_out=np.ones((2, 8)), du=0.5, dv=0.5, substeps=2)
+    >>> net = SpikingNet(w_in=np.ones((8, 5)), w_out=np.ones((2, 8)), du=0.5, dv=0.5, substeps=2)
     >>> learner = metaplastic.make("numba", net=net)
     >>> tasks = metaplastic.make_tasks("bandits:k=2,n=3")
     >>> learner.vector_agent(tasks, 4).num_lanes
