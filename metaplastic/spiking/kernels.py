@@ -137,6 +137,7 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
                     cnt += 1
                 state[Z, lane, k] = z
             counts[NEURON_UPDATES] += n
+            counts[ACS] += n  # the readout trace z of every neuron (as the snntorch runtime counts it)
             counts[SPIKES] += cnt
             counts[MEM_BYTES] += wbytes * (5 if alif else 3) * 2 * n
             # plasticity: eligibility traces of this step, weights changed where m != 0

@@ -61,6 +61,7 @@ def test_kernel_matches_the_reference_simulator(neuron, plastic):
     assert ops.spikes == ref.spikes.sum()
     assert ops.synaptic_events == delivered * net.n_neurons
     assert ops.neuron_updates == d * subs * net.n_neurons
+    assert ops.acs == delivered * net.n_neurons + d * subs * net.n_neurons  # spike deliveries + readout trace
     assert ops.synaptic_updates == (d * net.n_neurons * (net.n_neurons + net.n_inputs) if plastic else 0)
     if plastic:  # every trace decays each step; spike pairs (and input x spike pairs) increment theirs
         s_count = ref.spikes.sum(axis=1)

@@ -59,6 +59,8 @@ def test_numba_decides_as_snntorch_on_10000_decisions(neuron, plastic):
     # the same activity counted by both runtimes
     assert abs(ops_nb.spikes - ops_snn.spikes) <= 0.01 * ops_snn.spikes
     assert abs(ops_nb.synaptic_events - ops_snn.synaptic_events) <= 0.01 * ops_snn.synaptic_events
+    assert abs(ops_nb.acs - ops_snn.acs) <= 0.01 * ops_snn.acs
+    assert ops_nb.neuron_updates == ops_snn.neuron_updates
 
 
 def test_snntorch_runs_a_given_net_and_round_trips_it():
