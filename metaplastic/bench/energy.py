@@ -107,6 +107,11 @@ def load_profile(name_or_path: str | Path) -> HardwareProfile:
     return _profile_from(doc, path)
 
 
+def _amount(v: Any) -> bool:
+    """Whether ``v`` is null or a finite non-negative number (joules, watts)."""
+    return v is None or (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)
+
+
 def _profile_from(doc: Any, path: Path) -> HardwareProfile:
     where = str(path)
     if not isinstance(doc, dict):
@@ -120,15 +125,14 @@ def _profile_from(doc: Any, path: Path) -> HardwareProfile:
     for k, v in ops.items():
         if k not in _OPS:
             raise ConfigError(f"{where}: unknown operation {k!r} in energy_per_op_j; known: {', '.join(_OPS)}")
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+        if not _amount(v):
             raise ConfigError(f"{where}: energy_per_op_j.{k} must be a non-negative number of joules or null, got {v!r}")
     missing_ops = [k for k in _OPS if k not in ops]
     if missing_ops:  # an unpriced operation would silently cost nothing
         raise ConfigError(f"{where}: energy_per_op_j lacks {', '.join(missing_ops)}; give joules per operation, 0 if "
                           "it is free or included elsewhere, or null if the hardware cannot execute it")
     idle = doc.get("idle_power_w")
-    if idle is not None and (isinstance(idle, bool) or not isinstance(idle, (int, float)) or not math.isfinite(idle)
-                             or idle < 0):
+    if not _amount(idle):
         raise ConfigError(f"{where}: idle_power_w must be a non-negative number of watts or null, got {idle!r}")
     applies = doc.get("applies_to", "all")
     if applies not in ("all", "spiking"):

@@ -300,11 +300,6 @@ def headline(report: dict[str, Any], baseline: str = "torch", baseline_profile: 
     return out
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} exists and is not a directory")
-
-
 def default_out() -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("reports") / f"bench-{stamp}"
