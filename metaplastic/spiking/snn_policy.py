@@ -51,6 +51,7 @@ from snntorch import surrogate
 from torch import nn
 
 from metaplastic.core import OpCounts
+from metaplastic.spiking import plastic_state
 from metaplastic.training.heads import make_head
 
 
@@ -131,10 +132,12 @@ class SpikingActorCritic(nn.Module):
         state = (z, z.clone(), z.clone(), z.clone(), z.clone())  # u, v, s, readout trace, input in flight
         if self.neuron == "alif":  # threshold (at rest: vth) and refractory state
             state = state + (torch.full_like(z, self.vth), z.clone())
-        if self.plastic:  # per-lane weight change and eligibility trace of the recurrent synapses
-            zz = torch.zeros(batch, self.neurons, self.neurons, device=z.device, dtype=z.dtype)
-            state = state + (zz, zz.clone())
+        if self.plastic:  # per-lane weight change and eligibility trace, as a spike history with gradients
+            state = state + plastic_state.initial(batch, self.neurons, z, history=torch.is_grad_enabled())
         return state
+
+    def _base_len(self) -> int:
+        return 7 if self.neuron == "alif" else 5
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...], with_value: bool = True) -> tuple[torch.Tensor, Any, Any]:
         u, v, s, z, in_flight = state[:5]
@@ -142,7 +145,7 @@ class SpikingActorCritic(nn.Module):
         if alif:
             theta, r = state[5:7]
         if self.plastic:
-            dw, trace = state[-2:]
+            plastic = state[self._base_len():]
             reward = x[:, self.reward_index].to(u.dtype)  # the third factor, on a decision's first step
             trace_decay = torch.sigmoid(self.trace_logit)
         d = self.decays()
@@ -158,7 +161,7 @@ class SpikingActorCritic(nn.Module):
             s_prev = s
             rec = self.w_rec(s_prev)
             if self.plastic:
-                rec = rec + torch.bmm(dw, s_prev[:, :, None])[:, :, 0]
+                rec = rec + plastic_state.recurrent_input(plastic, s_prev, self.lr_rec)
             if alif:
                 s, u, v, theta, r = self._alif(in_flight + rec, u, v, theta, r, d)
             else:
@@ -166,14 +169,13 @@ class SpikingActorCritic(nn.Module):
             s = s.to(u.dtype)  # snntorch's surrogate returns float32 spikes
             in_flight = drive
             if self.plastic:
-                trace = (1.0 - trace_decay) * trace + s[:, :, None] * s_prev[:, None, :]
-                if k == 0:
-                    dw = dw + self.lr_rec * reward[:, None, None] * trace
+                plastic = plastic_state.after_step(plastic, s, s_prev, lam=1.0 - trace_decay,
+                                                   modulation=reward if k == 0 else None, lr=self.lr_rec)
             z = (1.0 - d["d_out"]) * z + s
             spikes = spikes + s.detach()
             delivered = delivered + s_prev.detach()
         self._spikes, self._delivered = spikes, delivered
-        new = (u, v, s, z, in_flight) + ((theta, r) if alif else ()) + ((dw, trace) if self.plastic else ())
+        new = (u, v, s, z, in_flight) + ((theta, r) if alif else ()) + (plastic if self.plastic else ())
         return self.head(z), self.value(z)[:, 0] if with_value else None, new
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
@@ -245,7 +247,15 @@ class SpikingActorCritic(nn.Module):
         return pol
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
-        return tuple(torch.where(mask.reshape(-1, *([1] * (n.dim() - 1))), n, o) for n, o in zip(new, old))
+        k = self._base_len()
+        base = tuple(torch.where(mask.reshape(-1, *([1] * (n.dim() - 1))), n, o) for n, o in zip(new[:k], old[:k]))
+        return base + (plastic_state.select(mask, new[k:], old[k:]) if self.plastic else ())
+
+    def weight_change(self, state: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The recurrent weight change ``dW`` (B, N, N) a plastic policy's ``state`` carries."""
+        if not self.plastic:
+            raise ValueError("a network without plasticity has no weight change")
+        return plastic_state.weight_change(state[self._base_len():], self.lr_rec)
 
     def step_ops(self, active: np.ndarray) -> OpCounts:
         """Counted from the last step: each spike delivered in it (emitted one time step

@@ -128,19 +128,65 @@ def test_plastic_policy_equals_its_spiking_net_with_modulation():
     x = rng.normal(0, 2.0, size=(10, net.w_in.shape[1]))
     reward_col = pol.reward_index
     x[:, reward_col] = rng.integers(0, 2, size=10)
-    state = pol.initial_state(1)
-    spikes = []
-    with torch.no_grad():
-        for t in range(len(x)):
-            _, _, state = pol.step(torch.as_tensor(x[t:t + 1]), state)
-            spikes.append(state[2][0].numpy().copy())
-    assert state[5].abs().sum() > 0  # the weights did change
     inputs = np.repeat(x, 2, axis=0)
     modulation = np.zeros(len(inputs))
     modulation[::2] = x[:, reward_col]
     traj = simulate(net, inputs, modulation=modulation)
-    assert np.array_equal(traj.spikes.reshape(10, 2, -1)[:, -1, :], np.array(spikes).astype(bool))
-    assert np.allclose(traj.w_rec - net.w_rec, state[5][0].numpy(), atol=1e-9)
+    for grad in (False, True):  # the dense form (agents) and the spike-history form (training)
+        with torch.set_grad_enabled(grad):
+            state = pol.initial_state(1)
+            spikes = []
+            for t in range(len(x)):
+                _, _, state = pol.step(torch.as_tensor(x[t:t + 1]), state)
+                spikes.append(state[2][0].detach().numpy().copy())
+            dw = pol.weight_change(state)[0].detach().numpy()
+        assert len(state) == (7 if grad else 5) + 2
+        assert np.abs(dw).sum() > 0  # the weights did change
+        assert np.array_equal(traj.spikes.reshape(10, 2, -1)[:, -1, :], np.array(spikes).astype(bool))
+        assert np.allclose(traj.w_rec - net.w_rec, dw, atol=1e-9)
+
+
+@pytest.mark.parametrize("neuron", ["cuba-lif", "alif"])
+def test_plastic_forms_agree_in_outputs_and_gradients(neuron):
+    """The spike-history form of the plasticity state (used with gradients) computes the same
+    logits, values and parameter gradients as the dense per-synapse form, also when some
+    lanes skip decisions (select_state)."""
+    from gymnasium import spaces
+
+    from metaplastic.spiking.snn_policy import SpikingActorCritic
+
+    torch.manual_seed(0)
+    pol = SpikingActorCritic(6, spaces.Discrete(3), neurons=12, substeps=2, plastic=True, reward_index=4,
+                             neuron=neuron, slope=5.0).double()
+    with torch.no_grad():
+        pol.lr_rec.normal_(0.0, 0.5)
+        pol.w_rec.weight.mul_(4.0)
+    x = torch.randn(8, 5, 6, dtype=torch.float64) * 2.0
+    decide = torch.rand(8, 5) > 0.3
+
+    def run(history: bool):
+        pol.zero_grad()
+        with torch.no_grad():
+            state = pol.initial_state(5)
+        if history:
+            from metaplastic.spiking import plastic_state
+
+            state = state[:-2] + plastic_state.initial(5, 12, state[0], history=True)
+        out = 0.0
+        for t in range(8):
+            logits, value, new = pol.step(x[t], state)
+            state = pol.select_state(decide[t], new, state)
+            out = out + (logits.sin() * decide[t, :, None]).sum() + value.cos().sum()
+        out.backward()
+        return out.item(), {k: p.grad.clone() for k, p in pol.named_parameters() if p.grad is not None}, \
+            pol.weight_change(state).detach()
+
+    dense, history = run(False), run(True)
+    assert dense[0] == pytest.approx(history[0], rel=1e-10)
+    assert torch.allclose(dense[2], history[2], atol=1e-10) and dense[2].abs().sum() > 0
+    assert set(dense[1]) == set(history[1]) and dense[1]["lr_rec"].abs().sum() > 0
+    for k in dense[1]:
+        assert torch.allclose(dense[1][k], history[1][k], rtol=1e-8, atol=1e-10), k
 
 
 def test_plasticity_updates_are_counted():
