@@ -29,6 +29,9 @@ SNN_PARAMS = (
     Param("neuron", str, "cuba-lif", "neuron model: cuba-lif (Lava LIF) or alif (Lava ATRLIF: adaptive threshold, "
           "refractory state)", choices=("cuba-lif", "alif")),
     Param("slope", float, 25.0, "slope of the fast-sigmoid surrogate gradient", low=0.0, low_exclusive=True),
+    Param("plastic_rank", int, 4, "rl2-plastic: rank R of the meta-learned recurrent learning rates, lr_rec = P Qᵀ "
+          "(a reward-gated fast-weight memory, O(T·N·R) per step); 0: one free rate per synapse (N² parameters, "
+          "O(T·N²) per step)", low=0, high=65536),
     Param("execution", str, "snntorch", "what runs agents: snntorch (the training runtime) or numba (the same "
           "network on the event-driven kernels)", choices=("snntorch", "numba")),
 )
@@ -52,6 +55,11 @@ class SnnTorchLearner(TorchLearner):
     def __init__(self, **config: Any) -> None:
         config, net = split_net(self.name, config)
         super().__init__(**config)
+        if self.config["algo"] == "rl2-plastic" and self.config["plastic_rank"] > self.config["hidden"]:
+            from metaplastic.errors import ConfigError
+
+            raise ConfigError(f"plastic_rank={self.config['plastic_rank']} exceeds hidden={self.config['hidden']}: "
+                              "a rank above the neuron count adds nothing; use at most hidden (or 0 for one rate per synapse)")
         if net is None and self.config["net"]:
             net = read_net(self.config["net"])
         self.given_net = net  # make("snntorch", net=...): the network to run instead of a new one
@@ -65,6 +73,8 @@ class SnnTorchLearner(TorchLearner):
 
     @classmethod
     def _config_for_load(cls, config: dict[str, Any], path: Any) -> dict[str, Any]:
+        if config.get("algo") == "rl2-plastic" and "plastic_rank" not in config:
+            config = {**config, "plastic_rank": 0}  # runs made before plastic_rank learned one rate per synapse
         return net_in_run(config, path)
 
     def _save_state(self, path: Any) -> None:

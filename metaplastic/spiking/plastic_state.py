@@ -18,7 +18,14 @@ input of the plastic part is::
     dW s = Σ_τ c_τ a_τ ⊙ (lr (b_τ ⊙ s))
 
 one matrix product of the ``(B·T, N)`` history with ``lrᵀ`` per step: ``O(T N)`` memory per
-lane and no ``N × N`` per-lane tensor, the form used with gradients.
+lane and no ``N × N`` per-lane tensor, the form used with gradients. With learning rates
+of low rank, ``lr = P Qᵀ`` (``rates=(P, Q)``, each ``(N, R)``), it is cheaper still::
+
+    dW s = Σ_r P[:, r] ⊙ Σ_τ c_τ a_τ <Q[:, r] ⊙ b_τ, s>
+
+``O(T N R)`` per lane and step: a fast-weight associative memory whose keys are past
+presynaptic patterns and whose values are the postsynaptic patterns they evoked, written
+with the reward as the third factor.
 
 ``initial_state(..., history=torch.is_grad_enabled())`` picks the form; the other
 functions read it from the state (2 tensors: dense; 4: history). Lanes that do not decide
@@ -31,7 +38,7 @@ Example:
     >>> s0, s1 = torch.tensor([[1.0, 0, 1]]), torch.tensor([[0.0, 1, 1]])
     >>> for history in (False, True):
     ...     st = initial(1, 3, lr, history=history)
-    ...     st = after_step(st, s1, s0, lam=torch.tensor(0.5), modulation=torch.tensor([2.0]), lr=lr)
+    ...     st = after_step(st, s1, s0, lam=torch.tensor(0.5), modulation=torch.tensor([2.0]), rates=lr)
     ...     print(recurrent_input(st, s1, lr).tolist(), weight_change(st, lr)[0, 1].tolist())
     [[0.0, 1.0, 1.0]] [1.0, 0.0, 1.0]
     [[0.0, 1.0, 1.0]] [1.0, 0.0, 1.0]
@@ -39,9 +46,18 @@ Example:
 
 from __future__ import annotations
 
+from typing import Union
+
 import torch
 
-__all__ = ["initial", "recurrent_input", "after_step", "select", "weight_change"]
+__all__ = ["initial", "recurrent_input", "after_step", "select", "weight_change", "full_rates", "Rates"]
+
+Rates = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]  # lr (N, N), or its factors (P, Q), each (N, R)
+
+
+def full_rates(rates: Rates) -> torch.Tensor:
+    """The ``(N, N)`` learning-rate matrix of ``rates``."""
+    return rates[0] @ rates[1].T if isinstance(rates, tuple) else rates
 
 
 def _is_history(state: tuple[torch.Tensor, ...]) -> bool:
@@ -58,27 +74,31 @@ def initial(batch: int, n: int, like: torch.Tensor, *, history: bool) -> tuple[t
     return zz, zz.clone()  # dW, E
 
 
-def recurrent_input(state: tuple[torch.Tensor, ...], s_prev: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+def recurrent_input(state: tuple[torch.Tensor, ...], s_prev: torch.Tensor, rates: Rates) -> torch.Tensor:
     """``dW s_prev`` per lane: what the learned weight change adds to the recurrent input."""
     if not _is_history(state):
         return torch.bmm(state[0], s_prev[:, :, None])[:, :, 0]
     post, pre, _, c = state
     if post.shape[1] == 0:
         return torch.zeros_like(s_prev)
-    gated = torch.matmul(pre * s_prev[:, None, :], lr.T)  # (B, T, N): lr (b_τ ⊙ s)
+    if isinstance(rates, tuple):  # low rank: keys <Q_r ⊙ b_τ, s> (B, T, R), read out through P
+        p, q = rates
+        keys = torch.bmm(pre, s_prev[:, :, None] * q) * c[:, :, None]  # (B, T, R)
+        return (torch.bmm(post.transpose(1, 2), keys) * p).sum(-1)
+    gated = torch.matmul(pre * s_prev[:, None, :], rates.T)  # (B, T, N): lr (b_τ ⊙ s)
     return torch.einsum("bt,btn,btn->bn", c, post, gated)
 
 
 def after_step(state: tuple[torch.Tensor, ...], s: torch.Tensor, s_prev: torch.Tensor, *, lam: torch.Tensor,
-               modulation: torch.Tensor | None, lr: torch.Tensor) -> tuple[torch.Tensor, ...]:
+               modulation: torch.Tensor | None, rates: Rates) -> tuple[torch.Tensor, ...]:
     """The state after a time step that emitted ``s`` (``s_prev`` arrived): the trace decays by
     ``lam`` and gains ``s ⊗ s_prev``; with ``modulation`` (B,) the weights change by
-    ``lr ⊙ modulation E`` (the history form applies ``lr`` when it is read)."""
+    ``lr ⊙ modulation E`` (the history form applies the rates when it is read)."""
     if not _is_history(state):
         dw, trace = state
         trace = lam * trace + s[:, :, None] * s_prev[:, None, :]
         if modulation is not None:
-            dw = dw + lr * modulation[:, None, None] * trace
+            dw = dw + full_rates(rates) * modulation[:, None, None] * trace
         return dw, trace
     post, pre, g, c = state
     one = torch.ones(g.shape[0], 1, device=g.device, dtype=g.dtype)
@@ -101,9 +121,9 @@ def select(mask: torch.Tensor, new: tuple[torch.Tensor, ...], old: tuple[torch.T
     return tuple(out)
 
 
-def weight_change(state: tuple[torch.Tensor, ...], lr: torch.Tensor) -> torch.Tensor:
+def weight_change(state: tuple[torch.Tensor, ...], rates: Rates) -> torch.Tensor:
     """``dW`` (B, N, N) in either form."""
     if not _is_history(state):
         return state[0]
     post, pre, _, c = state
-    return lr * torch.einsum("bt,bti,btj->bij", c, post, pre)
+    return full_rates(rates) * torch.einsum("bt,bti,btj->bij", c, post, pre)

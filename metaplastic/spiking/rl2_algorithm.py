@@ -24,7 +24,8 @@ class SpikingRL2Algorithm(RL2Algorithm):
         plastic = self.config["algo"] == "rl2-plastic"
         return SpikingActorCritic(enc.size, tasks.action_space, neurons=self.config["hidden"],
                                   substeps=self.config["substeps"], slope=self.config["slope"], plastic=plastic,
-                                  reward_index=enc.obs_width + enc.act_width, neuron=self.config["neuron"])
+                                  reward_index=enc.obs_width + enc.act_width, neuron=self.config["neuron"],
+                                  plastic_rank=self.config["plastic_rank"] if plastic else 0)
 
     def vector_agent(self, tasks: Any, num_lanes: int) -> Any:
         if self.config["execution"] == "numba":  # the same network on the event-driven kernels

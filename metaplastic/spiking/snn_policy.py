@@ -29,7 +29,11 @@ a trial by SpikingNet's three-factor rule — an eligibility trace
 factor, applied on the first time step of each decision) times a per-synapse learning
 rate ``lr_rec`` — whose coefficients (``lr_rec``, ``trace_decay``) the outer loop
 meta-learns: learning to learn through plasticity. The weight change is per lane and
-starts at zero every trial.
+starts at zero every trial. ``plastic_rank=R > 0`` learns ``lr_rec = lr_post lr_preᵀ``
+(two ``(N, R)`` factors) instead of one rate per synapse: a reward-gated fast-weight
+memory whose training step costs ``O(T N R)`` instead of ``O(T N²)`` per lane
+(:mod:`metaplastic.spiking.plastic_state`, which also keeps the state as a spike history
+while gradients are recorded). Exported networks carry the full ``lr_rec`` matrix.
 
 Example:
     >>> import torch
@@ -66,7 +70,7 @@ class SpikingActorCritic(nn.Module):
     def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
                  du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0,
                  plastic: bool = False, reward_index: int | None = None, neuron: str = "cuba-lif",
-                 dtheta: float = 0.05, theta_step: float = 0.2, dr: float = 0.2):
+                 dtheta: float = 0.05, theta_step: float = 0.2, dr: float = 0.2, plastic_rank: int = 0):
         super().__init__()
         if neuron not in ("cuba-lif", "alif"):
             raise ValueError(f"neuron must be 'cuba-lif' or 'alif', got {neuron!r}")
@@ -81,8 +85,16 @@ class SpikingActorCritic(nn.Module):
             if reward_index is None:
                 raise ValueError("a plastic network needs reward_index: where the previous reward sits in its input")
             self.reward_index = int(reward_index)
-            # meta-learned coefficients of the three-factor rule on recurrent synapses
-            self.lr_rec = nn.Parameter(torch.zeros(neurons, neurons))
+            # meta-learned coefficients of the three-factor rule on recurrent synapses: one
+            # learning rate per synapse, or (plastic_rank R > 0) lr_rec = lr_post lr_preᵀ
+            self.plastic_rank = int(plastic_rank)
+            if not 0 <= self.plastic_rank <= neurons:
+                raise ValueError(f"plastic_rank must be in [0, {neurons}] (0: one rate per synapse), got {plastic_rank}")
+            if self.plastic_rank:  # lr_rec starts at 0 with a non-zero gradient for lr_post
+                self.lr_post = nn.Parameter(torch.zeros(neurons, self.plastic_rank))
+                self.lr_pre = nn.Parameter(torch.randn(neurons, self.plastic_rank) / np.sqrt(neurons))
+            else:
+                self.lr_rec = nn.Parameter(torch.zeros(neurons, neurons))
             self.trace_logit = nn.Parameter(torch.tensor(_logit(0.5)))
         self.neurons, self.substeps, self.input_size = int(neurons), int(substeps), int(input_size)
         self.w_in = nn.Linear(input_size, neurons, bias=False)
@@ -148,6 +160,7 @@ class SpikingActorCritic(nn.Module):
             plastic = state[self._base_len():]
             reward = x[:, self.reward_index].to(u.dtype)  # the third factor, on a decision's first step
             trace_decay = torch.sigmoid(self.trace_logit)
+            rates = self.plastic_rates()
         d = self.decays()
         lif = self._neurons[0]
         if lif.threshold.device != u.device:
@@ -161,7 +174,7 @@ class SpikingActorCritic(nn.Module):
             s_prev = s
             rec = self.w_rec(s_prev)
             if self.plastic:
-                rec = rec + plastic_state.recurrent_input(plastic, s_prev, self.lr_rec)
+                rec = rec + plastic_state.recurrent_input(plastic, s_prev, rates)
             if alif:
                 s, u, v, theta, r = self._alif(in_flight + rec, u, v, theta, r, d)
             else:
@@ -170,7 +183,7 @@ class SpikingActorCritic(nn.Module):
             in_flight = drive
             if self.plastic:
                 plastic = plastic_state.after_step(plastic, s, s_prev, lam=1.0 - trace_decay,
-                                                   modulation=reward if k == 0 else None, lr=self.lr_rec)
+                                                   modulation=reward if k == 0 else None, rates=rates)
             z = (1.0 - d["d_out"]) * z + s
             spikes = spikes + s.detach()
             delivered = delivered + s_prev.detach()
@@ -193,7 +206,7 @@ class SpikingActorCritic(nn.Module):
         if self.plastic:
             from metaplastic.spiking import Plasticity
 
-            plasticity = Plasticity(lr_rec=w(self.lr_rec), trace_decay=float(torch.sigmoid(self.trace_logit.detach())),
+            plasticity = Plasticity(lr_rec=w(self.lr_rec_matrix()), trace_decay=float(torch.sigmoid(self.trace_logit.detach())),
                                     modulator="reward")
         alif = {k: d[k] for k in ("dtheta", "theta_step", "dr")} if self.neuron == "alif" else {}
         return SpikingNet(neuron=self.neuron, w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
@@ -255,7 +268,15 @@ class SpikingActorCritic(nn.Module):
         """The recurrent weight change ``dW`` (B, N, N) a plastic policy's ``state`` carries."""
         if not self.plastic:
             raise ValueError("a network without plasticity has no weight change")
-        return plastic_state.weight_change(state[self._base_len():], self.lr_rec)
+        return plastic_state.weight_change(state[self._base_len():], self.plastic_rates())
+
+    def plastic_rates(self) -> plastic_state.Rates:
+        """The recurrent learning rates: ``lr_rec`` (N, N), or its factors ``(lr_post, lr_pre)``."""
+        return (self.lr_post, self.lr_pre) if self.plastic_rank else self.lr_rec
+
+    def lr_rec_matrix(self) -> torch.Tensor:
+        """The (N, N) recurrent learning-rate matrix (SpikingNet's ``plasticity.lr_rec``)."""
+        return plastic_state.full_rates(self.plastic_rates())
 
     def step_ops(self, active: np.ndarray) -> OpCounts:
         """Counted from the last step: each spike delivered in it (emitted one time step

@@ -110,18 +110,20 @@ def test_export_cli_writes_nir_that_round_trips(tmp_path):
     assert proc.returncode == 2 and "exports nothing" in proc.stderr and not (tmp_path / "x.nir").exists()
 
 
-def test_plastic_policy_equals_its_spiking_net_with_modulation():
+@pytest.mark.parametrize("rank", [0, 3])
+def test_plastic_policy_equals_its_spiking_net_with_modulation(rank):
     """rl2-plastic: the recurrent weights change within the trial, and the reference
     simulator with the reward as third factor (on each decision's first step) reproduces
-    the snntorch execution spike for spike."""
+    the snntorch execution spike for spike, with one rate per synapse or low-rank rates."""
     from metaplastic.spiking import simulate
 
     tasks = metaplastic.make_tasks("bandits:k=3,n=6")
-    learner = metaplastic.make("snntorch", algo="rl2-plastic", hidden=20, batch_tasks=16, substeps=2)
+    learner = metaplastic.make("snntorch", algo="rl2-plastic", hidden=20, batch_tasks=16, substeps=2, plastic_rank=rank)
     learner.meta_train(tasks, budget=2, seed=0, show_progress=False)
     pol = learner.model.double()
-    with torch.no_grad():
-        pol.lr_rec.normal_(0.0, 0.3)  # make the plasticity visible
+    with torch.no_grad():  # make the plasticity visible
+        for p in ([pol.lr_post, pol.lr_pre] if rank else [pol.lr_rec]):
+            p.normal_(0.0, 0.3 if not rank else 0.6)
     net = learner.spiking_net()
     assert net.plasticity is not None and net.plasticity.enabled
     rng = np.random.default_rng(1)
@@ -146,8 +148,8 @@ def test_plastic_policy_equals_its_spiking_net_with_modulation():
         assert np.allclose(traj.w_rec - net.w_rec, dw, atol=1e-9)
 
 
-@pytest.mark.parametrize("neuron", ["cuba-lif", "alif"])
-def test_plastic_forms_agree_in_outputs_and_gradients(neuron):
+@pytest.mark.parametrize("neuron,rank", [("cuba-lif", 0), ("alif", 0), ("cuba-lif", 2)])
+def test_plastic_forms_agree_in_outputs_and_gradients(neuron, rank):
     """The spike-history form of the plasticity state (used with gradients) computes the same
     logits, values and parameter gradients as the dense per-synapse form, also when some
     lanes skip decisions (select_state)."""
@@ -157,9 +159,10 @@ def test_plastic_forms_agree_in_outputs_and_gradients(neuron):
 
     torch.manual_seed(0)
     pol = SpikingActorCritic(6, spaces.Discrete(3), neurons=12, substeps=2, plastic=True, reward_index=4,
-                             neuron=neuron, slope=5.0).double()
+                             neuron=neuron, slope=5.0, plastic_rank=rank).double()
     with torch.no_grad():
-        pol.lr_rec.normal_(0.0, 0.5)
+        for p in ([pol.lr_post, pol.lr_pre] if rank else [pol.lr_rec]):
+            p.normal_(0.0, 0.5 if not rank else 0.8)
         pol.w_rec.weight.mul_(4.0)
     x = torch.randn(8, 5, 6, dtype=torch.float64) * 2.0
     decide = torch.rand(8, 5) > 0.3
@@ -184,7 +187,7 @@ def test_plastic_forms_agree_in_outputs_and_gradients(neuron):
     dense, history = run(False), run(True)
     assert dense[0] == pytest.approx(history[0], rel=1e-10)
     assert torch.allclose(dense[2], history[2], atol=1e-10) and dense[2].abs().sum() > 0
-    assert set(dense[1]) == set(history[1]) and dense[1]["lr_rec"].abs().sum() > 0
+    assert set(dense[1]) == set(history[1]) and dense[1]["lr_post" if rank else "lr_rec"].abs().sum() > 0
     for k in dense[1]:
         assert torch.allclose(dense[1][k], history[1][k], rtol=1e-8, atol=1e-10), k
 

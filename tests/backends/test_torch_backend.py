@@ -149,4 +149,4 @@ def test_init_rl2_plastic_from_an_rl2_run(tmp_path):
     plastic = metaplastic.make("snntorch", algo="rl2-plastic", hidden=8, init=str(tmp_path / "src"))
     plastic.ensure_model(tasks)
     assert torch.equal(plastic.model.w_rec.weight, src.model.w_rec.weight)
-    assert not plastic.model.lr_rec.any()  # new parameters start fresh: no plasticity yet
+    assert not plastic.model.lr_rec_matrix().any()  # new parameters start fresh: no plasticity yet
