@@ -37,6 +37,8 @@ RL2_PARAMS = (
     Param("cell", str, "gru", "recurrent cell", choices=("gru", "lstm")),
     Param("batch_tasks", int, 512, "tasks (one trial each) per update", low=1),
     Param("lr", float, 3e-3, "Adam learning rate", low=0.0, low_exclusive=True),
+    Param("lr_schedule", str, "constant", "learning rate over the budget: constant, or linear (from lr down to 0 "
+          "at the end of the budget)", choices=("constant", "linear")),
     Param("gamma", float, 0.99, "discount across the whole trial", low=0.0, high=1.0),
     Param("gae_lambda", float, 0.95, "GAE lambda", low=0.0, high=1.0),
     Param("vf_coef", float, 0.05, "value-loss weight (small: the value loss must not crowd the policy gradient out of the clipped norm)", low=0.0),

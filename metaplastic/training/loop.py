@@ -28,6 +28,7 @@ class RL2Settings:
 
     batch_tasks: int = 512
     lr: float = 3e-3
+    lr_schedule: str = "constant"  # or "linear": lr · (1 - fraction of the budget spent)
     gamma: float = 0.99
     gae_lambda: float = 0.95
     vf_coef: float = 0.05
@@ -44,6 +45,9 @@ def train_rl2(policy: Any, optimizer: torch.optim.Optimizer, tasks: Any, *, budg
 
     def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
         ent_coef = settings.ent_coef + (settings.ent_coef_final - settings.ent_coef) * fraction
+        if settings.lr_schedule == "linear":
+            for group in optimizer.param_groups:
+                group["lr"] = settings.lr * (1.0 - fraction)
         task_list = tasks.sample(settings.batch_tasks, seed=int(rng.integers(2**62)), split="train")
         batch = collect_trials(policy, encoder, tasks, task_list, tasks.episodes_per_trial,
                                rng=rng, env_seed=int(rng.integers(2**31)), device=device)
@@ -55,7 +59,7 @@ def train_rl2(policy: Any, optimizer: torch.optim.Optimizer, tasks: Any, *, budg
         optimizer.step()
         return {"trial_return": float(batch.returns.sum(axis=1).mean()), "loss": float(loss.total.detach()),
                 "policy_loss": loss.policy, "value_loss": loss.value, "entropy": loss.entropy, "ent_coef": ent_coef,
-                "grad_norm": grad_norm}, len(task_list)
+                "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}, len(task_list)
 
     return run_outer_loop(update, label="rl2", budget=budget, seed=seed, progress=progress, callback=callback,
                           show_progress=show_progress, seed_framework=torch.manual_seed)

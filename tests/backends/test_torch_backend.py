@@ -150,3 +150,15 @@ def test_init_rl2_plastic_from_an_rl2_run(tmp_path):
     plastic.ensure_model(tasks)
     assert torch.equal(plastic.model.w_rec.weight, src.model.w_rec.weight)
     assert not plastic.model.lr_rec_matrix().any()  # new parameters start fresh: no plasticity yet
+
+
+def test_linear_lr_schedule_decays_to_zero_over_the_budget():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+    logs: dict[str, list] = {"constant": [], "linear": []}
+    for schedule, log in logs.items():
+        learner = metaplastic.make("torch", hidden=8, batch_tasks=8, lr=0.01, lr_schedule=schedule)
+        learner.meta_train(tasks, budget=4, seed=0, callback=log.append, show_progress=False)
+    assert [m["lr"] for m in logs["constant"]] == [0.01] * 4
+    assert [m["lr"] for m in logs["linear"]] == pytest.approx([0.01, 0.0075, 0.005, 0.0025])
+    with pytest.raises(ConfigError, match="lr_schedule must be one of constant, linear"):
+        metaplastic.make("torch", lr_schedule="cosine")
