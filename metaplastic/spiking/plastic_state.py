@@ -27,7 +27,8 @@ of low rank, ``lr = P Qᵀ`` (``rates=(P, Q)``, each ``(N, R)``), it is cheaper 
 presynaptic patterns and whose values are the postsynaptic patterns they evoked, written
 with the reward as the third factor.
 
-``initial_state(..., history=torch.is_grad_enabled())`` picks the form; the other
+``initial(..., history=torch.is_grad_enabled())`` picks the form (as
+:meth:`SpikingActorCritic.initial_state` calls it); the other
 functions read it from the state (2 tensors: dense; 4: history). Lanes that do not decide
 keep their old state (:func:`select`); the history pads their entries with zeros, which
 contribute nothing.
