@@ -1,0 +1,47 @@
+"""One rl2-plastic training step: forward and backward of a spiking policy through a trial.
+
+A 128-neuron CUBA-LIF policy with 2 sub-steps plays 10 decisions (a bandits:k=5,n=10
+trial) on 512 lanes with gradients, then back-propagates, for:
+
+* ``static``: no plasticity (algorithm ``rl2``), the floor;
+* ``dense``: one learning rate per synapse, the plasticity state as per-lane ``N × N``
+  tensors (what the snntorch backend recorded through autograd before the history form);
+* ``history-full``: one rate per synapse, the state as a spike history (``plastic_rank=0``);
+* ``history-rank4``: rates of rank 4 (the default ``plastic_rank``).
+
+Run: ``.venv/bin/python -m pytest benchmarks/test_plastic_training_step.py -o addopts= --benchmark-only``
+"""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("snntorch")
+
+from gymnasium import spaces  # noqa: E402
+
+from metaplastic.spiking import plastic_state  # noqa: E402
+from metaplastic.spiking.snn_policy import SpikingActorCritic  # noqa: E402
+
+LANES, NEURONS, DECISIONS = 512, 128, 10
+
+
+def _trial(pol: SpikingActorCritic, x: torch.Tensor, dense: bool) -> None:
+    pol.zero_grad()
+    state = pol.initial_state(LANES)
+    if dense:  # the per-lane N × N form, kept through autograd
+        state = state[:-4] + plastic_state.initial(LANES, NEURONS, state[0], history=False)
+    out = 0.0
+    for t in range(DECISIONS):
+        logits, value, state = pol.step(x[t], state)
+        out = out + logits.logsumexp(-1).sum() + value.sum()
+    out.backward()
+
+
+@pytest.mark.benchmark(group="rl2-plastic-training-step")
+@pytest.mark.parametrize("form", ["static", "dense", "history-full", "history-rank4"])
+def test_plastic_training_step(benchmark, form):
+    torch.manual_seed(0)
+    pol = SpikingActorCritic(9, spaces.Discrete(5), neurons=NEURONS, substeps=2, plastic=form != "static",
+                             reward_index=7, plastic_rank=4 if form == "history-rank4" else 0)
+    x = torch.rand(DECISIONS, LANES, 9)
+    benchmark.pedantic(_trial, args=(pol, x, form == "dense"), rounds=3, iterations=1, warmup_rounds=1)
