@@ -19,7 +19,6 @@ pytest.importorskip("snntorch")
 
 from gymnasium import spaces  # noqa: E402
 
-from metaplastic.spiking import plastic_state  # noqa: E402
 from metaplastic.spiking.snn_policy import SpikingActorCritic  # noqa: E402
 
 LANES, NEURONS, DECISIONS = 512, 128, 10
@@ -27,9 +26,8 @@ LANES, NEURONS, DECISIONS = 512, 128, 10
 
 def _trial(pol: SpikingActorCritic, x: torch.Tensor, dense: bool) -> None:
     pol.zero_grad()
-    state = pol.initial_state(LANES)
-    if dense:  # the per-lane N × N form, kept through autograd
-        state = state[:-4] + plastic_state.initial(LANES, NEURONS, state[0], history=False)
+    with torch.set_grad_enabled(not dense):  # initial_state picks the dense form without gradients
+        state = pol.initial_state(LANES)
     out = 0.0
     for t in range(DECISIONS):
         logits, value, state = pol.step(x[t], state)

@@ -112,7 +112,8 @@ def after_step(state: tuple[torch.Tensor, ...], s: torch.Tensor, s_prev: torch.T
 
 
 def select(mask: torch.Tensor, new: tuple[torch.Tensor, ...], old: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """``new`` where ``mask`` (B,) holds, else ``old``."""
+    """``new`` where ``mask`` (B,) holds, else ``old``, tensor by tensor (a policy's whole
+    state; an ``old`` spike history shorter than ``new`` is padded with zeros first)."""
     out = []
     for n, o in zip(new, old):
         if o.shape != n.shape:  # history: the old lanes' missing entries are zeros (no effect)

@@ -260,9 +260,7 @@ class SpikingActorCritic(nn.Module):
         return pol
 
     def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
-        k = self._base_len()
-        base = tuple(torch.where(mask.reshape(-1, *([1] * (n.dim() - 1))), n, o) for n, o in zip(new[:k], old[:k]))
-        return base + (plastic_state.select(mask, new[k:], old[k:]) if self.plastic else ())
+        return plastic_state.select(mask, new, old)
 
     def weight_change(self, state: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The recurrent weight change ``dW`` (B, N, N) a plastic policy's ``state`` carries."""
