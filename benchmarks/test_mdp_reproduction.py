@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import metaplastic
-from metaplastic.stats import sem
+from metaplastic.metrics.stats import sem
 
 pytestmark = pytest.mark.benchmark(group="mdp-table-2")
 

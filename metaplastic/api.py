@@ -17,7 +17,7 @@ from metaplastic.core import MetaLearner, TaskDistribution
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
 from metaplastic.params import parse_spec
 from metaplastic.registry import BACKENDS, TASKS, EntryInfo
-from metaplastic.rundir import read_config
+from metaplastic.runs.config import read_config
 
 
 def _call(kind: str, name: str, factory: Any, config: dict[str, Any]) -> Any:

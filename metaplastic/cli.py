@@ -154,7 +154,7 @@ def _set_runtime(learner: Any, config: dict[str, Any]) -> None:
 
 def _write_out(out: Path | None, obj: Any) -> None:
     if out is not None:
-        from metaplastic.io import atomic_write_json
+        from metaplastic.runs.atomic import atomic_write_json
 
         atomic_write_json(out, obj)
 
@@ -245,9 +245,9 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
               settings: tuple[str, ...], checkpoint_every: float) -> None:
     """Meta-train a backend; writes config.json, metrics.jsonl and checkpoints into --out."""
     import metaplastic
-    from metaplastic.budget import Budget
+    from metaplastic.training.budget import Budget
     from metaplastic.registry import BACKENDS
-    from metaplastic.training_run import MetricsWriter, TrainingRun
+    from metaplastic.runs.training import MetricsWriter, TrainingRun
 
     config = _settings(settings)
     if algo is not None:

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from metaplastic.bench.activity import activity
+from metaplastic.metrics.activity import activity
 from metaplastic.core import MetaLearner, OpCounts, TaskDistribution, Transition
 from metaplastic.errors import ConfigError, MetaplasticError
-from metaplastic.stats import ci95, ci95_halfwidth
+from metaplastic.metrics.stats import ci95, ci95_halfwidth
 
 #: An episode that has not ended after this many steps is an error in the task family.
 MAX_STEPS_PER_EPISODE = 1_000_000
@@ -151,7 +151,7 @@ def evaluate(
         4
     """
     from metaplastic.api import make, make_tasks
-    from metaplastic.progress import progress_bar
+    from metaplastic.training.progress import progress_bar
 
     if isinstance(learner, str):
         learner = make(learner)
@@ -175,7 +175,7 @@ def evaluate(
     start = time.perf_counter()
     with progress_bar(f"evaluate {getattr(learner, 'name', '?')}", n_tasks, enabled=progress) as advance:
         if use_vector:
-            from metaplastic.vector import run_vector_trials
+            from metaplastic.runtime.vector import run_vector_trials
 
             for lo in range(0, n_tasks, batch_size):
                 chunk = task_list[lo : lo + batch_size]

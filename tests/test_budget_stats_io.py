@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pytest
 
-from metaplastic.budget import Budget
+from metaplastic.training.budget import Budget
 from metaplastic.errors import ConfigError, RunDirError
-from metaplastic.io import atomic_write_json, atomic_write_text
-from metaplastic.rundir import read_config, write_config
-from metaplastic.stats import ci95, t975
+from metaplastic.runs.atomic import atomic_write_json, atomic_write_text
+from metaplastic.runs.config import read_config, write_config
+from metaplastic.metrics.stats import ci95, t975
 
 
 @pytest.mark.parametrize("raw, seconds, updates", [

@@ -5,7 +5,7 @@ from gymnasium import spaces
 import metaplastic
 from metaplastic.core import Capabilities, OpCounts, Task
 from metaplastic.errors import InvalidObservation, MetaplasticError
-from metaplastic.observations import check_observation
+from metaplastic.runtime.observations import check_observation
 
 
 def test_opcounts_add_and_per_decision():

@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar
 from metaplastic.core import Agent, Capabilities, TaskDistribution
 from metaplastic.errors import MetaplasticError
 from metaplastic.params import Param, coerce, with_defaults
-from metaplastic.rundir import read_config, write_config
+from metaplastic.runs.config import read_config, write_config
 
 SEED_PARAM = Param("seed", int, 0, "seed of the learner's own randomness", low=0)
 

@@ -20,7 +20,7 @@ from metaplastic.backends.base import SEED_PARAM, BaseLearner
 from metaplastic.core import Agent, Capabilities, TaskDistribution
 from metaplastic.errors import ConfigError
 from metaplastic.params import Param
-from metaplastic.vector import SingleLaneAgent
+from metaplastic.runtime.vector import SingleLaneAgent
 
 _B = "metaplastic.baselines."
 #: The key of ``implementations`` that serves every task family.

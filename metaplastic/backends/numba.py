@@ -30,8 +30,8 @@ import numpy as np
 from metaplastic.backends.base import SEED_PARAM, BaseLearner
 from metaplastic.core import Agent, Capabilities, TaskDistribution
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
-from metaplastic.executors import EXECUTORS
-from metaplastic.io import atomic_save_npz, atomic_write_json
+from metaplastic.training.executors import EXECUTORS
+from metaplastic.runs.atomic import atomic_save_npz, atomic_write_json
 from metaplastic.params import Param
 
 NET_FILE = "net.npz"
@@ -57,7 +57,7 @@ ES_PARAMS = (
     Param("weight_decay", float, 0.0, "es: L2 pull of the weights towards 0", low=0.0),
     Param("batch_tasks", int, 64, "es: training tasks (one trial each) per fitness evaluation", low=1),
     Param("executor", str, "inprocess", "es: where the population is evaluated (a name in "
-          "metaplastic.executors.EXECUTORS: inprocess, process, or one registered there)"),
+          "metaplastic.training.executors.EXECUTORS: inprocess, process, or one registered there)"),
     Param("workers", int, 0, "es: processes of the 'process' executor (0: one per CPU core)", low=0),
 )
 
@@ -114,7 +114,7 @@ class NumbaLearner(BaseLearner):
         super().__init__(**config)
         if self.config["executor"] not in EXECUTORS:
             raise ConfigError(f"backend numba: unknown executor {self.config['executor']!r}; choose one of "
-                              f"{', '.join(EXECUTORS)} (or register one in metaplastic.executors.EXECUTORS)")
+                              f"{', '.join(EXECUTORS)} (or register one in metaplastic.training.executors.EXECUTORS)")
         if self.config["population"] % 2:
             raise ConfigError(f"backend numba: population must be even (antithetic pairs), got {self.config['population']}")
         if net is None and self.config["net"]:
@@ -151,7 +151,7 @@ class NumbaLearner(BaseLearner):
         return self.net
 
     def vector_agent(self, tasks: TaskDistribution, num_lanes: int) -> Any:
-        from metaplastic.encoding import TrialInputEncoder
+        from metaplastic.runtime.encoding import TrialInputEncoder
         from metaplastic.spiking.net_agent import SpikingNetAgent
 
         net = self.ensure_net(tasks)
@@ -159,7 +159,7 @@ class NumbaLearner(BaseLearner):
         return SpikingNetAgent(net, enc, num_lanes, greedy=self.config["greedy"])
 
     def agent(self, tasks: TaskDistribution) -> Agent:
-        from metaplastic.vector import SingleLaneAgent
+        from metaplastic.runtime.vector import SingleLaneAgent
 
         return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)
 

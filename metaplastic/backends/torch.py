@@ -1,6 +1,6 @@
 """The ``torch`` backend: dense meta-RL policies, the GPU baseline every energy and latency
 claim is measured against. Algorithms: ``rl2`` (a recurrent actor-critic trained by A2C
-through whole trials, :mod:`metaplastic.dense.rl2`) and ``maml`` (an MLP adapted by
+through whole trials, :mod:`metaplastic.dense.gru`) and ``maml`` (an MLP adapted by
 policy-gradient steps, :mod:`metaplastic.dense.maml`).
 
 Example:
@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 from metaplastic.backends.base import SEED_PARAM, BaseLearner
 from metaplastic.core import Agent, Capabilities, TaskDistribution
 from metaplastic.errors import ConfigError, RunDirError
-from metaplastic.io import atomic_write_bytes, atomic_write_json
+from metaplastic.runs.atomic import atomic_write_bytes, atomic_write_json
 from metaplastic.params import Param
 
 POLICY_FILE = "policy.pt"
@@ -119,7 +119,7 @@ class TorchLearner(BaseLearner):
     # -- the algorithm ------------------------------------------------------------------
     def _algorithm(self) -> Any:
         if self.config["algo"] == "rl2":
-            from metaplastic.dense.rl2_algorithm import RL2Algorithm
+            from metaplastic.rl2.algorithm import RL2Algorithm
 
             return RL2Algorithm(self)
         from metaplastic.dense.maml import MAMLAlgorithm
@@ -148,7 +148,7 @@ class TorchLearner(BaseLearner):
         return self._algorithm().vector_agent(tasks, num_lanes)
 
     def agent(self, tasks: TaskDistribution) -> Agent:
-        from metaplastic.vector import SingleLaneAgent
+        from metaplastic.runtime.vector import SingleLaneAgent
 
         return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)
 

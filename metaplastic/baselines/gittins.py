@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from metaplastic.errors import ConfigError
-from metaplastic.io import atomic_save_npz
+from metaplastic.runs.atomic import atomic_save_npz
 
 GRID = 2000  # λ grid points in (0, 1)
 TABLE_VERSION = 1

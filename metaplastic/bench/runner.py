@@ -30,7 +30,7 @@ from metaplastic.bench.adaptation import adaptation_measures
 from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy, time_applies
 from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
-from metaplastic.budget import Budget
+from metaplastic.training.budget import Budget
 from metaplastic.errors import ConfigError
 
 __all__ = ["BenchConfig", "run_bench", "SCHEMA", "SCHEMA_VERSION"]

@@ -32,14 +32,14 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from metaplastic.bench.torch_ops import step_ops
+from metaplastic.nn.ops import step_ops
 from metaplastic.core import OpCounts
-from metaplastic.encoding import encode_space, space_width
+from metaplastic.runtime.encoding import encode_space, space_width
 from metaplastic.errors import ConfigError
-from metaplastic.training.a2c import gae
-from metaplastic.training.heads import make_head
+from metaplastic.nn.advantages import gae
+from metaplastic.nn.heads import make_head
 from metaplastic.training.outer import run_outer_loop
-from metaplastic.vector import drive_trials
+from metaplastic.runtime.vector import drive_trials
 
 
 class MLPPolicy(nn.Module):

@@ -3,7 +3,7 @@
 
 :class:`NetVector` maps the network's trainable arrays (weights, and the plasticity
 learning rates of a plastic network) to one flat vector and back; :class:`TrialReturnFitness`
-is a picklable callable that an :mod:`executor <metaplastic.executors>` runs on a job
+is a picklable callable that an :mod:`executor <metaplastic.training.executors>` runs on a job
 ``(theta, task_seed, agent_seed)``. numpy and numba only.
 
 Example:
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from metaplastic.encoding import TrialInputEncoder
+from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.errors import ConfigError
 from metaplastic.spiking.net import Plasticity, SpikingNet
 
@@ -102,7 +102,7 @@ def trial_returns(net: SpikingNet, tasks: Any, task_list: list, *, agent_seeds: 
                   greedy: bool = False) -> np.ndarray:
     """``(len(task_list), episodes)`` returns of one trial per task, run event-driven."""
     from metaplastic.spiking.net_agent import SpikingNetAgent
-    from metaplastic.vector import run_vector_trials
+    from metaplastic.runtime.vector import run_vector_trials
 
     enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
     agent = SpikingNetAgent(net, enc, len(task_list), greedy=greedy)

@@ -1,7 +1,7 @@
 """Meta-training a spiking RL² network by evolution strategies, without torch: the shared
 outer loop (:func:`~metaplastic.training.outer.run_outer_loop`) draws each generation's
 randomness, :class:`~metaplastic.training.es.EvolutionStrategy` proposes the population,
-an executor (:mod:`metaplastic.executors`) evaluates it with the numba kernels
+an executor (:mod:`metaplastic.training.executors`) evaluates it with the numba kernels
 (:class:`~metaplastic.spiking.es_fitness.TrialReturnFitness`), and the learner keeps the
 search state so a checkpoint taken meanwhile resumes exactly.
 
@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from metaplastic.executors import make_executor
+from metaplastic.training.executors import make_executor
 from metaplastic.spiking.es_fitness import NetVector, TrialReturnFitness
 from metaplastic.training.es import ESSettings, EvolutionStrategy
 from metaplastic.training.outer import TrainProgress, run_outer_loop

@@ -179,7 +179,7 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
 @numba.njit(cache=True)
 def sample_actions(y, u, greedy, active, out):  # pragma: no cover - jitted
     """Actions from readout logits ``y`` (L, A), as
-    :func:`metaplastic.sampling.sample_categorical` draws them from ``softmax(y)`` with the
+    :func:`metaplastic.runtime.sampling.sample_categorical` draws them from ``softmax(y)`` with the
     uniform numbers ``u`` (L,): the number of cumulative probabilities below ``u`` (at
     most A - 1); ``greedy``: the first most likely action. Only active lanes are written."""
     n_out = y.shape[1]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from metaplastic.errors import ConfigError, RunDirError
-from metaplastic.io import atomic_save_npz
+from metaplastic.runs.atomic import atomic_save_npz
 
 __all__ = ["SpikingNet", "Plasticity", "NEURONS", "ENCODINGS", "MODULATORS", "FORMAT", "VERSION"]
 

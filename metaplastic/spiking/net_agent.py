@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from metaplastic.core import OpCounts
-from metaplastic.encoding import TrialInputEncoder, TrialInputs
+from metaplastic.runtime.encoding import TrialInputEncoder, TrialInputs
 from metaplastic.errors import ConfigError
 from metaplastic.spiking import kernels as K
 from metaplastic.spiking.event_runtime import EventDrivenLanes
@@ -81,7 +81,7 @@ class SpikingNetAgent:
 
     def act(self, obs: Any, active: Any) -> np.ndarray:
         y = self.logits(obs, active)
-        # one uniform number per lane, as metaplastic.sampling.sample_categorical draws them
+        # one uniform number per lane, as metaplastic.runtime.sampling.sample_categorical draws them
         u = self._no_draw if self.greedy else self.rng.random(self.num_lanes)
         K.sample_actions(y, u, self.greedy, active, self._actions)
         return self._actions.copy()

@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from metaplastic.errors import BackendUnavailable, ConfigError, RunDirError
-from metaplastic.io import atomic_write_bytes
+from metaplastic.runs.atomic import atomic_write_bytes
 from metaplastic.spiking.net import SpikingNet
 
 __all__ = ["to_nir", "from_nir", "write_nir", "read_nir", "SIDE_KEY"]

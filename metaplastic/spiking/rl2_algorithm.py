@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaplastic.dense.rl2_algorithm import RL2Algorithm
-from metaplastic.encoding import TrialInputEncoder
+from metaplastic.rl2.algorithm import RL2Algorithm
+from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.spiking.snn_policy import SpikingActorCritic
 
 

@@ -56,7 +56,7 @@ from torch import nn
 
 from metaplastic.core import OpCounts
 from metaplastic.spiking import plastic_state
-from metaplastic.training.heads import make_head
+from metaplastic.nn.heads import make_head
 
 
 def _logit(p: float) -> float:
@@ -65,7 +65,7 @@ def _logit(p: float) -> float:
 
 class SpikingActorCritic(nn.Module):
     """CUBA-LIF recurrent spiking network with a leaky readout (a
-    :class:`~metaplastic.training.policy.RecurrentPolicy`)."""
+    :class:`~metaplastic.rl2.policy.RecurrentPolicy`)."""
 
     def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
                  du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0,
@@ -196,7 +196,7 @@ class SpikingActorCritic(nn.Module):
         (the readout is the action head's logits; the value head is training-only)."""
         from metaplastic.errors import ConfigError
         from metaplastic.spiking import SpikingNet
-        from metaplastic.training.heads import CategoricalHead
+        from metaplastic.nn.heads import CategoricalHead
 
         if not isinstance(self.head, CategoricalHead):
             raise ConfigError("only policies with discrete actions export to a SpikingNet so far")

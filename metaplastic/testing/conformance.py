@@ -23,7 +23,7 @@ from gymnasium import spaces
 
 import metaplastic
 from metaplastic.core import Agent, Capabilities, MetaLearner, OpCounts, Transition
-from metaplastic.stats import sem
+from metaplastic.metrics.stats import sem
 
 def _xfail_not_implemented(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)

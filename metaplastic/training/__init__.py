@@ -1,6 +1,5 @@
-"""The shared outer loop (needs torch): batched trial rollouts, advantage estimation and
-the RL² actor-critic update, written once for every recurrent policy — the dense GRU of
-the ``torch`` backend and the spiking networks of the ``snntorch`` backend alike.
-
-A policy plugs in by implementing :class:`~metaplastic.training.policy.RecurrentPolicy`.
+"""What every outer loop shares, numpy only (torch-free learners use it too): the budget
+(:mod:`.budget`), progress bars (:mod:`.progress`), the outer loop and its explicit state
+(:mod:`.outer`, :mod:`.state`), executors that evaluate populations (:mod:`.executors`)
+and evolution strategies (:mod:`.es`). RL²'s torch loop lives in :mod:`metaplastic.rl2`.
 """

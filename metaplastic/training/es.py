@@ -1,7 +1,7 @@
 """Evolution strategies (Salimans et al. 2017): a search distribution N(θ, σ²I) over a
 flat parameter vector, antithetic pairs ``θ ± σε``, centered-rank fitness shaping and an
 Adam step along the estimated gradient of expected fitness. numpy only; the population's
-fitness comes from whatever evaluates it (see :mod:`metaplastic.executors`).
+fitness comes from whatever evaluates it (see :mod:`metaplastic.training.executors`).
 
 Example:
     >>> import numpy as np

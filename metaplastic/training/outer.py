@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from metaplastic.budget import Budget
-from metaplastic.progress import progress_bar
+from metaplastic.training.budget import Budget
+from metaplastic.training.progress import progress_bar
 
 
 @dataclass

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import metaplastic
-from metaplastic.stats import sem
+from metaplastic.metrics.stats import sem
 
 PAPER_TASKS = 1000  # each cell of Table 2 averages 1000 MDPs
 N_SE = 4.0

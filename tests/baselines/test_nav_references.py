@@ -6,7 +6,7 @@ import pytest
 
 import metaplastic
 from metaplastic.baselines.cartpole_policies import RICCATI_MACS
-from metaplastic.stats import sem
+from metaplastic.metrics.stats import sem
 
 N_TASKS = 500
 STEPS = 15  # gridnavi's default episode length

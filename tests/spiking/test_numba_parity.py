@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import metaplastic
-from metaplastic.vector import drive_trials
+from metaplastic.runtime.vector import drive_trials
 
 torch = pytest.importorskip("torch", reason="comparing with snntorch needs the 'snn' extra")
 pytest.importorskip("snntorch", reason="comparing with snntorch needs the 'snn' extra")

@@ -6,7 +6,7 @@ import metaplastic
 import metaplastic.core
 import metaplastic.errors
 from metaplastic.errors import ConfigError
-from metaplastic.stats import sem
+from metaplastic.metrics.stats import sem
 from metaplastic.tasks.base import TaskFamily
 
 

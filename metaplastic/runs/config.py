@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from metaplastic.errors import RunDirError
-from metaplastic.io import atomic_write_json
+from metaplastic.runs.atomic import atomic_write_json
 
 CONFIG_NAME = "config.json"
 FORMAT_VERSION = 1

@@ -23,7 +23,7 @@ from gymnasium import spaces
 from torch import nn
 
 from metaplastic.errors import ConfigError
-from metaplastic.sampling import sample_categorical
+from metaplastic.runtime.sampling import sample_categorical
 
 
 class CategoricalHead(nn.Module):

@@ -5,8 +5,8 @@ previous action, previous reward and the episode-boundary flag — shared by the
 Example:
     >>> import numpy as np
     >>> from gymnasium import spaces
-    >>> from metaplastic.dense.rl2 import GRUActorCritic
-    >>> from metaplastic.encoding import TrialInputEncoder, TrialInputs
+    >>> from metaplastic.dense.gru import GRUActorCritic
+    >>> from metaplastic.runtime.encoding import TrialInputEncoder, TrialInputs
     >>> enc = TrialInputEncoder(spaces.Box(0, 1, (1,)), spaces.Discrete(3))
     >>> lanes = TrialLanes(GRUActorCritic(enc.size, spaces.Discrete(3), hidden=8), enc, 2)
     >>> lanes.reset()
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from metaplastic.encoding import TrialInputEncoder, TrialInputs
+from metaplastic.runtime.encoding import TrialInputEncoder, TrialInputs
 
 
 class TrialLanes:

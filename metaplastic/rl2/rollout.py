@@ -4,8 +4,8 @@ environments).
 
 Example:
     >>> import numpy as np, metaplastic
-    >>> from metaplastic.dense.rl2 import GRUActorCritic
-    >>> from metaplastic.encoding import TrialInputEncoder
+    >>> from metaplastic.dense.gru import GRUActorCritic
+    >>> from metaplastic.runtime.encoding import TrialInputEncoder
     >>> tasks = metaplastic.make_tasks("bandits:k=3,n=4")
     >>> enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
     >>> pol = GRUActorCritic(enc.size, tasks.action_space, hidden=8)
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from metaplastic.encoding import TrialInputEncoder
-from metaplastic.training.lanes import TrialLanes
-from metaplastic.vector import drive_trials
+from metaplastic.runtime.encoding import TrialInputEncoder
+from metaplastic.rl2.lanes import TrialLanes
+from metaplastic.runtime.vector import drive_trials
 
 
 @dataclass

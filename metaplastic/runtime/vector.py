@@ -20,7 +20,7 @@ from gymnasium.vector import AutoresetMode
 
 from metaplastic.core import OpCounts, Transition, VectorAgent
 from metaplastic.errors import MetaplasticError
-from metaplastic.observations import check_observation
+from metaplastic.runtime.observations import check_observation
 
 MAX_STEPS_PER_EPISODE = 1_000_000
 

@@ -7,10 +7,11 @@ from typing import Any, Callable
 
 import torch
 
-from metaplastic.dense.rl2 import GRUActorCritic, RL2VectorAgent
-from metaplastic.encoding import TrialInputEncoder
+from metaplastic.dense.gru import GRUActorCritic
+from metaplastic.rl2.agents import RL2VectorAgent
+from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.errors import ConfigError
-from metaplastic.training.loop import settings_from, train_rl2
+from metaplastic.rl2.loop import settings_from, train_rl2
 
 
 class RL2Algorithm:

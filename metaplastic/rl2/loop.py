@@ -14,10 +14,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from metaplastic.encoding import TrialInputEncoder
-from metaplastic.training.a2c import a2c_loss
+from metaplastic.runtime.encoding import TrialInputEncoder
+from metaplastic.rl2.a2c import a2c_loss
 from metaplastic.training.outer import TrainProgress, run_outer_loop
-from metaplastic.training.rollout import collect_trials
+from metaplastic.rl2.rollout import collect_trials
 
 __all__ = ["RL2Settings", "TrainProgress", "train_rl2", "settings_from"]
 

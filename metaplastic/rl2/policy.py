@@ -3,7 +3,7 @@
 Example:
     >>> import torch
     >>> from gymnasium import spaces
-    >>> from metaplastic.dense.rl2 import GRUActorCritic
+    >>> from metaplastic.dense.gru import GRUActorCritic
     >>> pol = GRUActorCritic(input_size=9, action_space=spaces.Discrete(5), hidden=16)
     >>> state = pol.initial_state(3)
     >>> params, value, state = pol.step(torch.zeros(3, 9), state)
@@ -23,7 +23,7 @@ from metaplastic.core import OpCounts
 class RecurrentPolicy(Protocol):
     """A recurrent actor-critic over RL²'s trial inputs.
 
-    ``head`` is an action head from :mod:`metaplastic.training.heads`. ``step`` maps a
+    ``head`` is an action head from :mod:`metaplastic.nn.heads`. ``step`` maps a
     ``(B, input_size)`` input and the state to the head's distribution parameters, a
     ``(B,)`` value (``None`` with ``with_value=False``: agents do not run the
     training-only value head) and the next state. ``select_state`` keeps the old state where

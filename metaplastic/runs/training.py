@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from metaplastic.errors import MetaplasticError, RunDirError
-from metaplastic.io import atomic_write_json, atomic_write_text
-from metaplastic.rundir import CONFIG_NAME
+from metaplastic.runs.atomic import atomic_write_json, atomic_write_text
+from metaplastic.runs.config import CONFIG_NAME
 
 TRAIN_FILE = "train.json"
 METRICS_FILE = "metrics.jsonl"
