@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 import gymnasium
 
@@ -26,6 +26,14 @@ __all__ = [
     "Agent",
     "MetaLearner",
     "VectorAgent",
+    "VectorLearner",
+    "PrivilegedAgent",
+    "PrivilegedVectorAgent",
+    "SpikingExporter",
+    "DeviceLearner",
+    "Configurable",
+    "ResumableLearner",
+    "StatefulCallback",
 ]
 
 
@@ -210,3 +218,88 @@ class VectorAgent(Protocol):
     def end_episode(self, mask: Any) -> None: ...
 
     def ops(self) -> OpCounts: ...
+
+
+# -- declared optional protocols ---------------------------------------------------------
+# A learner or agent offers an optional ability by implementing one of these; callers test
+# it with ``isinstance`` (they are runtime-checkable), never by probing for names. A plugin
+# written only to the contract above implements none of them and still works everywhere.
+
+
+@runtime_checkable
+class VectorLearner(Protocol):
+    """A learner with a batched fast path: ``vector_agent(tasks, num_lanes)`` returns a
+    :class:`VectorAgent` whose lane ``i`` behaves as one :meth:`MetaLearner.agent` would.
+    Evaluation, training rollouts and the benchmark's throughput use it when present."""
+
+    def vector_agent(self, tasks: TaskDistribution, num_lanes: int) -> VectorAgent: ...
+
+
+@runtime_checkable
+class PrivilegedAgent(Protocol):
+    """An agent of a ``capabilities.privileged`` learner (an oracle): the harness hands it
+    the task it plays, after ``reset``."""
+
+    def reveal_task(self, task: Task) -> None: ...
+
+
+@runtime_checkable
+class PrivilegedVectorAgent(Protocol):
+    """The batched form of :class:`PrivilegedAgent`: one task per lane."""
+
+    def reveal_tasks(self, tasks: Sequence[Task]) -> None: ...
+
+
+@runtime_checkable
+class SpikingExporter(Protocol):
+    """A learner whose policy is a spiking network (``"nir"`` in ``capabilities.exports``):
+    ``spiking_net()`` returns it as a :class:`metaplastic.spiking.SpikingNet`, which
+    ``metaplastic export`` writes as NIR or npz and every spiking runtime executes."""
+
+    def spiking_net(self) -> Any: ...
+
+
+@runtime_checkable
+class DeviceLearner(Protocol):
+    """A learner that runs on a chosen device: ``device`` is where its agents execute
+    (``"cpu"``, ``"cuda"``, ...; one of ``capabilities.devices``). Without it, ``"cpu"``."""
+
+    device: str
+
+
+@runtime_checkable
+class Configurable(Protocol):
+    """A learner with declared config keys: ``config`` holds the values it was made with and
+    ``config_params`` declares each key (a :class:`metaplastic.params.Param`: type, default,
+    range, meaning). ``metaplastic backends`` and ``--set`` validation read them."""
+
+    config: dict[str, Any]
+    config_params: tuple[Any, ...]
+
+
+@runtime_checkable
+class ResumableLearner(Protocol):
+    """A learner whose meta-training can stop and resume exactly.
+
+    The outer loop owns a training state (:class:`metaplastic.training.state.TrainState`:
+    parameters, optimizer, progress, seed). ``meta_train(..., state=S)`` continues from
+    ``S`` and returns the state it ends in; ``save_checkpoint(path, state)`` writes the
+    learner and that state into a run directory as one checkpoint;
+    ``load_train_state(path, tasks)`` reads it back (``None`` when the run holds none), for
+    a learner loaded from that run.
+    """
+
+    def meta_train(self, tasks: TaskDistribution, *, budget: Any, seed: int, callback: Callable[..., Any] | None = None,
+                   state: Any = None) -> Any: ...
+
+    def save_checkpoint(self, path: Any, state: Any) -> None: ...
+
+    def load_train_state(self, path: Any, tasks: TaskDistribution) -> Any: ...
+
+
+@runtime_checkable
+class StatefulCallback(Protocol):
+    """A ``meta_train`` callback that also receives the outer loop's state (to checkpoint
+    it). A plain callable ``callback(metrics)`` gets the metrics only."""
+
+    def on_update(self, metrics: dict[str, Any], state: Any) -> None: ...
