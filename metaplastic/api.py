@@ -17,16 +17,24 @@ from metaplastic.core import MetaLearner, TaskDistribution
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
 from metaplastic.params import parse_spec
 from metaplastic.registry import BACKENDS, TASKS, EntryInfo
-from metaplastic.runs.config import read_config
+from metaplastic.runs.rundir import RunDir
 
 
 def _call(kind: str, name: str, factory: Any, config: dict[str, Any]) -> Any:
+    """``factory(**config)``, with a one-line :class:`ConfigError` when the config does not
+    fit its signature (checked by binding, before the call)."""
+    import inspect
+
     try:
-        return factory(**config)
-    except TypeError as exc:
-        if "unexpected keyword argument" in str(exc) or "positional argument" in str(exc):
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without a signature: let the call speak
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**config)
+        except TypeError as exc:
             raise ConfigError(f"{kind} {name!r} rejected its config {sorted(config)}: {exc}") from None
-        raise
+    return factory(**config)
 
 
 def make(name: str, **config: Any) -> MetaLearner:
@@ -50,7 +58,7 @@ def make_tasks(spec: str, **params: Any) -> TaskDistribution:
         >>> int(metaplastic.make_tasks("bandits", k=3).action_space.n)
         3
     """
-    if not isinstance(spec, str) and hasattr(spec, "sample") and hasattr(spec, "make_env"):
+    if isinstance(spec, TaskDistribution):
         if params:
             raise ConfigError("pass parameters with a spec string, not with a built task distribution")
         return spec  # already a distribution
@@ -65,6 +73,9 @@ def make_tasks(spec: str, **params: Any) -> TaskDistribution:
 def load(path: str | os.PathLike) -> MetaLearner:
     """Load a saved learner: read ``config.json``, find its backend, call its ``load``.
 
+    The backend's ``load`` receives a :class:`~metaplastic.runs.rundir.RunDir` (a path
+    that has already read ``config.json``, so the file is parsed once).
+
     Example:
         >>> import metaplastic, tempfile
         >>> d = tempfile.mkdtemp()
@@ -72,17 +83,13 @@ def load(path: str | os.PathLike) -> MetaLearner:
         >>> metaplastic.load(d).config["seed"]
         2
     """
-    doc = read_config(path)
-    name = doc["backend"]
+    run = RunDir(path)
+    name = run.backend
     if name not in BACKENDS.names():
         raise RunDirError(
             f"{str(path)!r} was saved by backend {name!r}, which is not installed here; installed: {', '.join(BACKENDS.names())}"
         )
-    _, cls = BACKENDS.load(name)
-    loader = getattr(cls, "load", None)
-    if not callable(loader):
-        raise MetaplasticError(f"backend {name!r} cannot load runs (its entry point has no load())")
-    return loader(path)
+    return BACKENDS.loader(name)(run)
 
 
 def backends() -> list[EntryInfo]:

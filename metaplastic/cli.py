@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import click
 
+from metaplastic.core import ResumableLearner, SpikingExporter
 from metaplastic.errors import MetaplasticError
 
 EXIT_USAGE = 2
@@ -86,11 +87,12 @@ def backends_cmd(as_json: bool) -> None:
 def tasks_cmd(as_json: bool) -> None:
     """List every task family with its parameters, defaults and splits."""
     import metaplastic
+    from metaplastic.tasks.base import TaskFamily
 
     rows = []
     for info in metaplastic.task_families():
-        desc = getattr(info.obj, "describe", None)
-        d = desc() if callable(desc) else {"name": info.name, "doc": info.doc, "params": [], "splits": {}}
+        described = isinstance(info.obj, type) and issubclass(info.obj, TaskFamily)
+        d = info.obj.describe() if described else {"name": info.name, "doc": info.doc, "params": [], "splits": {}}
         d = {**d, "name": info.name, "available": info.available, "reason": info.reason,
              "distribution": info.distribution, "version": info.version}
         rows.append(d)
@@ -142,14 +144,18 @@ RUNTIME_KEYS = ("greedy", "execution")  # may change how a trained run is execut
 
 def _set_runtime(learner: Any, config: dict[str, Any]) -> None:
     """Apply ``--set`` options to a loaded run: only keys that change how it runs."""
+    from metaplastic.core import Configurable
     from metaplastic.params import coerce
 
     bad = sorted(set(config) - set(RUNTIME_KEYS))
     if bad:
         raise MetaplasticError(f"--set {bad[0]} cannot change a trained run; with --run, --set takes only "
                                f"{', '.join(RUNTIME_KEYS)}")
-    declared = getattr(learner, "config_params", ())
-    learner.config.update(coerce(f"backend {learner.name}", declared, config))
+    if not config:
+        return
+    if not isinstance(learner, Configurable):
+        raise MetaplasticError(f"backend {learner.name!r} declares no config keys; --set cannot change how it runs")
+    learner.config.update(coerce(f"backend {learner.name}", learner.config_params, config))
 
 
 def _write_out(out: Path | None, obj: Any) -> None:
@@ -173,6 +179,7 @@ def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | No
     """Evaluate a backend, or a trained run, on fresh tasks: trial return, 95% interval,
     adaptation curve."""
     import metaplastic
+    from metaplastic.runs.rundir import RunDir
 
     if (backend is None) == (run_dir is None):
         raise click.UsageError("give exactly one of --backend NAME or --run RUN")
@@ -180,12 +187,13 @@ def evaluate_cmd(backend: str | None, run_dir: Path | None, tasks_spec: str | No
     if run_dir is None:
         learner = metaplastic.make(backend, **config)
     else:
-        learner = metaplastic.load(run_dir)
+        run = RunDir(run_dir)
+        learner = metaplastic.load(run)
         _set_runtime(learner, config)
-    if tasks_spec is None:
-        tasks_spec = getattr(learner, "tasks_spec", None)
         if tasks_spec is None:
-            raise click.UsageError("--tasks is required (the run does not say which tasks it was trained on)")
+            tasks_spec = run.tasks_spec()
+    if tasks_spec is None:
+        raise click.UsageError("--tasks is required (the run does not say which tasks it was trained on)")
     tasks = metaplastic.make_tasks(tasks_spec)
     res = metaplastic.evaluate(learner, tasks, n_tasks=n_tasks, episodes=episodes, split=split, seed=seed,
                                progress=not as_json)
@@ -245,9 +253,11 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
               settings: tuple[str, ...], checkpoint_every: float) -> None:
     """Meta-train a backend; writes config.json, metrics.jsonl and checkpoints into --out."""
     import metaplastic
-    from metaplastic.training.budget import Budget
     from metaplastic.registry import BACKENDS
-    from metaplastic.runs.training import MetricsWriter, TrainingRun
+    from metaplastic.runs.rundir import RunDir
+    from metaplastic.runs.training import Checkpointer, open_training
+    from metaplastic.tasks.base import task_spec
+    from metaplastic.training.budget import Budget
 
     config = _settings(settings)
     if algo is not None:
@@ -255,34 +265,25 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
     Budget.parse(budget)  # fail before anything is written
     tasks = metaplastic.make_tasks(tasks_spec)
     name = BACKENDS.resolve(backend)
-    request = {"backend": name, "tasks": tasks.spec if hasattr(tasks, "spec") else tasks_spec, "seed": seed,
-               "config": config}
-    run = TrainingRun(out)
+    request = {"backend": name, "tasks": task_spec(tasks), "seed": seed, "config": config}
     fresh = metaplastic.make(name, seed=seed, **config)
     if not fresh.capabilities.meta_train:
         raise MetaplasticError(f"backend {name!r} has no meta-training (capabilities.meta_train is False)")
-    if run.exists():
-        run.check_same(request)
-        if run.has_checkpoint():
-            learner = metaplastic.load(out)
-            done = int(getattr(learner, "progress", {}).get("updates", 0))
-            run.trim_metrics(done)
-            click.echo(f"resuming {out} from update {done}", err=True)
-        else:
-            learner = fresh
-            run.trim_metrics(0)
-    else:
-        run.start(request)
-        learner = fresh
-    writer = MetricsWriter(run, learner, every_s=checkpoint_every)
+    run = RunDir(out)
+    opened = open_training(run, request, fresh=fresh, load=metaplastic.load)
+    if opened.resumed:
+        click.echo(f"resuming {out} from update {opened.done}", err=True)
+    learner = opened.learner
+    writer = Checkpointer(run, learner, every_s=checkpoint_every)
+    kw = {"state": opened.state} if opened.state is not None else {}
     try:
-        learner.meta_train(tasks, budget=budget, seed=seed, callback=writer)
+        final = learner.meta_train(tasks, budget=budget, seed=seed, callback=writer, **kw)
     except KeyboardInterrupt:
         writer.checkpoint()
         writer.close()
         click.echo(f"interrupted; checkpoint saved in {out} (rerun the same command to resume)", err=True)
         sys.exit(130)
-    writer.checkpoint()
+    writer.checkpoint(final if isinstance(learner, ResumableLearner) else None)
     writer.close()
     last = writer.last
     click.echo(f"trained {name} on {request['tasks']}: {last.get('update', '?')} updates, "
@@ -301,7 +302,7 @@ def export_cmd(run_dir: Path, fmt: str, out: Path, no_readout: bool) -> None:
     import metaplastic
 
     learner = metaplastic.load(run_dir)
-    if "nir" not in learner.capabilities.exports or not callable(getattr(learner, "spiking_net", None)):
+    if "nir" not in learner.capabilities.exports or not isinstance(learner, SpikingExporter):
         raise MetaplasticError(f"backend {learner.name!r} exports nothing (capabilities.exports is empty); "
                                "export a spiking backend's run, e.g. snntorch")
     net = learner.spiking_net()

@@ -285,8 +285,8 @@ class ResumableLearner(Protocol):
     parameters, optimizer, progress, seed). ``meta_train(..., state=S)`` continues from
     ``S`` and returns the state it ends in; ``save_checkpoint(path, state)`` writes the
     learner and that state into a run directory as one checkpoint;
-    ``load_train_state(path, tasks)`` reads it back (``None`` when the run holds none), for
-    a learner loaded from that run.
+    ``load_train_state(path)`` reads it back (``None`` when the run holds none), for a
+    learner loaded from that run.
     """
 
     def meta_train(self, tasks: TaskDistribution, *, budget: Any, seed: int, callback: Callable[..., Any] | None = None,
@@ -294,7 +294,7 @@ class ResumableLearner(Protocol):
 
     def save_checkpoint(self, path: Any, state: Any) -> None: ...
 
-    def load_train_state(self, path: Any, tasks: TaskDistribution) -> Any: ...
+    def load_train_state(self, path: Any) -> Any: ...
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -157,3 +158,31 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+def settings_type(name: str, declared: Sequence[Param], doc: str = "", check: Any = None) -> type:
+    """A frozen dataclass with one field per declared parameter (its type and default), so
+    that settings derive from the ``Param`` declarations instead of repeating them.
+
+    Example:
+        >>> S = settings_type("S", (Param("lr", float, 0.1, "step size"),))
+        >>> S().lr, S(lr=0.5).lr
+        (0.1, 0.5)
+    """
+    namespace = {"__post_init__": check} if check is not None else {}
+    cls = dataclasses.make_dataclass(name, [(p.name, p.type, dataclasses.field(default=p.default)) for p in declared],
+                                     frozen=True, namespace=namespace)
+    cls.__doc__ = doc or f"Settings declared by {', '.join(p.name for p in declared)}."
+    return cls
+
+
+def settings_from(settings: type, config: Mapping[str, Any]) -> Any:
+    """An instance of a :func:`settings_type` class from the keys of ``config`` it declares.
+
+    Example:
+        >>> S = settings_type("S", (Param("lr", float, 0.1, "step size"),))
+        >>> settings_from(S, {"lr": 0.2, "other": 1}).lr
+        0.2
+    """
+    names = {f.name for f in dataclasses.fields(settings)}
+    return settings(**{k: v for k, v in config.items() if k in names})

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from metaplastic.core import Capabilities
-from metaplastic.errors import BackendUnavailable, UnknownNameError
+from metaplastic.errors import BackendUnavailable, MetaplasticError, UnknownNameError
 
 #: Family names and the backends they stand for, in order of preference.
 FALLBACK_CHAINS: Mapping[str, tuple[str, ...]] = {
@@ -54,6 +54,8 @@ class EntryInfo:
     capabilities: Capabilities | None = None
     doc: str = ""
     obj: Any = field(default=None, repr=False, compare=False)
+    #: The config keys the entry point declares (its ``config_params``), or ``None``.
+    config_keys: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the loaded object left out)."""
@@ -189,8 +191,11 @@ class Registry:
                 reason = check()
             except Exception as exc:  # noqa: BLE001 - reported, not raised
                 reason = f"availability check failed: {_first_line(exc)}"
+        declared = getattr(obj, "config_params", None)
+        keys = tuple(p.name for p in declared) if isinstance(declared, (tuple, list)) else None
         return EntryInfo(
             **base,
+            config_keys=keys,
             available=reason is None,
             reason=reason,
             install=install,
@@ -231,6 +236,15 @@ class Registry:
         if not info.available:
             raise BackendUnavailable(f"{self.kind} {resolved!r} cannot be used here: {info.reason}", name=resolved)
         return resolved, info.obj
+
+    def loader(self, name: str) -> Any:
+        """The ``load`` classmethod of the entry point ``name`` (a backend's run loader);
+        a one-line error when the entry point is a factory without one."""
+        resolved, obj = self.load(name)
+        fn = getattr(obj, "load", None)  # the registry inspects entry points; nothing else probes
+        if not callable(fn):
+            raise MetaplasticError(f"{self.kind} {resolved!r} cannot load runs (its entry point has no load())")
+        return fn
 
 
 BACKENDS = Registry("metaplastic.backends", "backend", FALLBACK_CHAINS)

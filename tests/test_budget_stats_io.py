@@ -7,7 +7,7 @@ import pytest
 from metaplastic.training.budget import Budget
 from metaplastic.errors import ConfigError, RunDirError
 from metaplastic.runs.atomic import atomic_write_json, atomic_write_text
-from metaplastic.runs.config import read_config, write_config
+from metaplastic.runs.rundir import RunDir
 from metaplastic.metrics.stats import ci95, t975
 
 
@@ -57,19 +57,47 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
 def test_run_dir_errors_are_one_line(tmp_path):
     with pytest.raises(RunDirError, match="does not exist"):
-        read_config(tmp_path / "nope")
+        RunDir(tmp_path / "nope").config()
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunDirError, match="no config.json"):
-        read_config(tmp_path / "empty")
+        RunDir(tmp_path / "empty").config()
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "config.json").write_text("{not json")
     with pytest.raises(RunDirError, match="not valid JSON"):
-        read_config(bad)
+        RunDir(bad).config()
     (bad / "config.json").write_text('{"hello": 1}')
     with pytest.raises(RunDirError, match="no \"backend\""):
-        read_config(bad)
-    write_config(tmp_path / "ok", backend="random", config={"seed": 1})
+        RunDir(bad).config()
+    (tmp_path / "ok").mkdir()
+    RunDir(tmp_path / "ok").write_config(backend="random", config={"seed": 1})
     with pytest.raises(RunDirError, match="saved by backend 'random', not 'torch'"):
-        read_config(tmp_path / "ok", expect_backend="torch")
-    assert read_config(tmp_path / "ok")["config"] == {"seed": 1}
+        RunDir(tmp_path / "ok").check_backend("torch")
+    assert RunDir(tmp_path / "ok").config()["config"] == {"seed": 1}
+
+
+def test_run_dir_reads_config_json_once(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_config(backend="random", config={"seed": 1})
+    fresh = RunDir(tmp_path)
+    assert fresh.backend == "random"
+    (tmp_path / "config.json").write_text("{corrupted after the first read")
+    assert fresh.config()["config"] == {"seed": 1}
+    assert RunDir(fresh).backend == "random"  # a RunDir made from a RunDir shares what was read
+    with pytest.raises(RunDirError, match="not valid JSON"):
+        RunDir(tmp_path).config()
+
+
+def test_run_dir_progress_and_metrics(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.progress() is None and run.tasks_spec() is None and run.metrics() == []
+    run.write_progress(tasks="bandits:k=2", progress={"updates": 3})
+    assert run.tasks_spec() == "bandits:k=2" and run.progress()["updates"] == 3
+    (tmp_path / "progress.json").write_text("[1, 2]")
+    with pytest.raises(RunDirError, match="not a JSON object"):
+        run.progress()
+    (tmp_path / "metrics.jsonl").write_text('{"update": 1}\n{"update": 2}\n{"upd')
+    assert [m["update"] for m in run.metrics()] == [1, 2]
+    run.trim_metrics(1)
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"update": 1}\n'
+

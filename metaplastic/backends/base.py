@@ -1,5 +1,6 @@
-"""Shared plumbing for built-in learners: declared config keys and run directories.
-Third-party backends need not use it; the contract is in :mod:`metaplastic.core`.
+"""Shared plumbing for built-in learners: declared config keys, run directories and the
+one-task agent of a batched learner. Third-party backends need not use it; the contract is
+in :mod:`metaplastic.core`.
 
 Example:
     >>> import metaplastic
@@ -13,21 +14,23 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, ClassVar
 
-
-from metaplastic.core import Agent, Capabilities, TaskDistribution
+from metaplastic.core import Agent, Capabilities, TaskDistribution, VectorAgent
 from metaplastic.errors import MetaplasticError
 from metaplastic.params import Param, coerce, with_defaults
-from metaplastic.runs.config import read_config, write_config
+from metaplastic.runs.rundir import RunDir
 
 SEED_PARAM = Param("seed", int, 0, "seed of the learner's own randomness", low=0)
+GREEDY_PARAM = Param("greedy", bool, False, "agents take the most likely action instead of sampling")
 
 
 class BaseLearner:
-    """A meta-learner with declared config keys (``config_params``) and a run directory.
+    """A meta-learner with declared config keys (``config_params``, a
+    :class:`~metaplastic.core.Configurable`) and a run directory.
 
-    ``save(path)`` writes ``config.json`` (``{"backend": name, "config": {...}}``) and then
-    whatever ``_save_state`` adds; ``load(path)`` rebuilds from the config and calls
-    ``_load_state``.
+    ``save(path)`` writes whatever ``_save_state`` adds and then ``config.json``
+    (``{"backend": name, "config": {...}}``, last: it marks the run complete); ``load(path)``
+    rebuilds from the config and calls ``_load_state``. Both go through
+    :class:`~metaplastic.runs.rundir.RunDir`.
     """
 
     name: ClassVar[str] = ""
@@ -55,27 +58,45 @@ class BaseLearner:
         raise NotImplementedError
 
     def save(self, path: str | os.PathLike) -> None:
-        self._save_state(path)
-        write_config(path, backend=self.name, config=self.config)  # last: marks the run complete
+        run = RunDir(path)
+        run.path.mkdir(parents=True, exist_ok=True)
+        self._save_state(run)
+        run.write_config(backend=self.name, config=self.config)  # last: marks the run complete
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "BaseLearner":
-        doc = read_config(path, expect_backend=cls.name)
+        run = RunDir(path)
+        doc = run.check_backend(cls.name)
         try:
-            learner = cls(**cls._config_for_load(dict(doc["config"]), path))
+            learner = cls(**cls._config_for_load(dict(doc["config"]), run))
         except MetaplasticError as exc:
             raise MetaplasticError(f"config.json in {str(path)!r} is invalid: {exc}") from None
-        learner._load_state(path)
+        learner._load_state(run)
         return learner
 
     @classmethod
-    def _config_for_load(cls, config: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    def _config_for_load(cls, config: dict[str, Any], run: RunDir) -> dict[str, Any]:
         """The saved config as the learner is rebuilt from it (a hook: e.g. point a
         ``net`` path at the copy the run directory holds)."""
         return config
 
-    def _save_state(self, path: str | os.PathLike) -> None:
+    def _save_state(self, run: RunDir) -> None:
         pass
 
-    def _load_state(self, path: str | os.PathLike) -> None:
+    def _load_state(self, run: RunDir) -> None:
         pass
+
+
+class VectorBackedLearner(BaseLearner):
+    """A learner whose agents are lanes of its batched agent (a
+    :class:`~metaplastic.core.VectorLearner`): ``agent(tasks)`` is a one-lane
+    ``vector_agent`` behind :class:`~metaplastic.runtime.vector.SingleLaneAgent`, so the
+    per-agent and batched paths run the same code."""
+
+    def vector_agent(self, tasks: TaskDistribution, num_lanes: int) -> VectorAgent:
+        raise NotImplementedError
+
+    def agent(self, tasks: TaskDistribution) -> Agent:
+        from metaplastic.runtime.vector import SingleLaneAgent
+
+        return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)

@@ -16,18 +16,17 @@ from __future__ import annotations
 import importlib
 from typing import Any, ClassVar, Mapping
 
-from metaplastic.backends.base import SEED_PARAM, BaseLearner
-from metaplastic.core import Agent, Capabilities, TaskDistribution
+from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner
+from metaplastic.core import Capabilities, TaskDistribution
 from metaplastic.errors import ConfigError
 from metaplastic.params import Param
-from metaplastic.runtime.vector import SingleLaneAgent
 
 _B = "metaplastic.baselines."
 #: The key of ``implementations`` that serves every task family.
 ANY_FAMILY = "*"
 
 
-class BaselineLearner(BaseLearner):
+class BaselineLearner(VectorBackedLearner):
     """A reference backend: dispatches to the family's :class:`VectorPolicy` (no training)."""
 
     implementations: ClassVar[Mapping[str, str]] = {}
@@ -41,7 +40,7 @@ class BaselineLearner(BaseLearner):
         cls.config_params = (SEED_PARAM, *cls.params)
 
     def policy_class(self, tasks: TaskDistribution) -> type:
-        family = getattr(tasks, "name", None)
+        family = tasks.name
         if ANY_FAMILY in self.implementations:
             family = ANY_FAMILY
         elif family not in self.implementations:
@@ -54,9 +53,6 @@ class BaselineLearner(BaseLearner):
     def vector_agent(self, tasks: TaskDistribution, num_lanes: int) -> Any:
         """``num_lanes`` agents stepped together (see :class:`~metaplastic.core.VectorAgent`)."""
         return self.policy_class(tasks)(tasks, num_lanes, self.config)
-
-    def agent(self, tasks: TaskDistribution) -> Agent:
-        return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)
 
 
 _EPSILON = Param("epsilon", float, 0.05, "probability of a uniformly random action", low=0.0, high=1.0)

@@ -30,8 +30,12 @@ from metaplastic.bench.adaptation import adaptation_measures
 from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy, time_applies
 from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
-from metaplastic.training.budget import Budget
+from metaplastic.core import Configurable, DeviceLearner, VectorLearner
 from metaplastic.errors import ConfigError
+from metaplastic.runs.rundir import RunDir
+from metaplastic.tasks.base import TaskFamily
+from metaplastic.training.budget import Budget
+from metaplastic.training.state import TrainState
 
 __all__ = ["BenchConfig", "run_bench", "SCHEMA", "SCHEMA_VERSION"]
 
@@ -126,15 +130,12 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
 
 
 def _make_seeded(name: str, seed: int) -> Any:
-    """``make(name, seed=seed)``, or ``make(name)`` for a backend that takes no seed."""
+    """``make(name, seed=seed)``, or ``make(name)`` for a backend that declares no ``seed``."""
     import metaplastic
+    from metaplastic.registry import BACKENDS
 
-    try:
-        return metaplastic.make(name, seed=seed)
-    except ConfigError as exc:
-        if "unknown parameter 'seed'" not in str(exc):
-            raise
-        return metaplastic.make(name)
+    keys = BACKENDS.info(BACKENDS.resolve(name)).config_keys
+    return metaplastic.make(name, seed=seed) if keys is not None and "seed" in keys else metaplastic.make(name)
 
 
 def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     tasks, learners, profiles = prepare(cfg)
     say = Console(stderr=True).print if progress else (lambda *a, **k: None)
     ev = dict(n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
-    reference_name = getattr(tasks, "reference", "oracle")
+    reference_name = tasks.reference if isinstance(tasks, TaskFamily) else "oracle"
     say(f"[bold]references[/bold]: random and {reference_name} on {tasks.spec}")
     refs = {}
     for role, name in (("random", "random"), ("reference", reference_name)):
@@ -176,11 +177,13 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
     import metaplastic
 
     caps = learner.capabilities
+    training: dict[str, Any] = {}
     if name in cfg.runs:
         source = f"trained run {cfg.runs[name]}"
+        training = {k: v for k, v in (RunDir(cfg.runs[name]).progress() or {}).items() if k in ("updates", "seconds", "tasks_seen")}
     elif caps.meta_train:
-        kw = {"show_progress": progress} if _accepts(learner.meta_train, "show_progress") else {}
-        learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, **kw)
+        state = learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed)
+        training = state.as_dict() if isinstance(state, TrainState) else {}
         source = f"meta-trained here for {cfg.budget}"
     else:
         source = "no meta-training (capabilities.meta_train is False)"
@@ -188,14 +191,14 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
     ood = metaplastic.evaluate(learner, tasks, split="ood", **ev)
     b1 = decision_latency(learner, tasks, batch=1, decisions=cfg.latency_decisions, warmup=min(200, cfg.latency_decisions))
     throughput: dict[str, Any] = {"batch": cfg.throughput_batch, "unit": "decisions/s", "kind": "measured"}
-    if hasattr(learner, "vector_agent"):
+    if isinstance(learner, VectorLearner):
         bn = decision_latency(learner, tasks, batch=cfg.throughput_batch, decisions=cfg.throughput_decisions,
                               warmup=min(20, cfg.throughput_decisions))
         throughput.update(decisions_per_s=bn.decisions_per_s, p50_step_s=bn.p50_s)
     else:
         throughput.update(decisions_per_s=None, p50_step_s=None,
                           note="not measured: the backend has no batched agent (vector_agent)")
-    device = str(getattr(learner, "device", "cpu"))
+    device = str(learner.device) if isinstance(learner, DeviceLearner) else "cpu"
     device_name = _device_name(device)
     ops = test.ops
     per_trial = {k: v / test.n_tasks for k, v in ops.as_dict().items()}
@@ -230,8 +233,8 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
     activity = test.summary().get("activity")
     return {
         "source": source, "device": device, "spiking": bool(caps.spiking),
-        "algo": getattr(learner, "config", {}).get("algo"),
-        "training": dict(getattr(learner, "progress", {}) or {}),
+        "algo": learner.config.get("algo") if isinstance(learner, Configurable) else None,
+        "training": training,
         "trial_return": _stat(test, "test"), "ood_trial_return": _stat(ood, "ood"),
         "per_episode": _curve(test), "ood_per_episode": _curve(ood),
         "adaptation": adaptation_measures(test, ood, refs["random"]["test"], refs["reference"]["test"],
@@ -253,17 +256,6 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
 
 
 METER_DEVICE = {"nvml": "cuda", "rapl": "cpu"}  # which device each meter reads
-
-
-def _accepts(fn: Any, name: str) -> bool:
-    """Whether ``fn`` takes a keyword ``name`` (a plugin's meta_train may not take show_progress)."""
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _device_name(device: str) -> str:

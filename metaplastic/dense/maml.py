@@ -19,7 +19,7 @@ An agent adapts at ``end_episode`` (after every episode of its trial).
 Example:
     >>> import metaplastic
     >>> learner = metaplastic.make("torch", algo="maml", mlp_hidden=16, batch_tasks=4)
-    >>> learner.meta_train(metaplastic.make_tasks("nav2d:n=2,max_steps=20"), budget=1, seed=0)["updates"]
+    >>> learner.meta_train(metaplastic.make_tasks("nav2d:n=2,max_steps=20"), budget=1, seed=0).progress.updates
     1
 """
 
@@ -38,8 +38,11 @@ from metaplastic.runtime.encoding import encode_space, space_width
 from metaplastic.errors import ConfigError
 from metaplastic.nn.advantages import gae
 from metaplastic.nn.heads import make_head
-from metaplastic.training.outer import run_outer_loop
 from metaplastic.runtime.vector import drive_trials
+from metaplastic.training.outer import run_outer_loop
+from metaplastic.training.params import lr_at
+from metaplastic.training.state import TrainProgress, TrainState
+
 
 
 class MLPPolicy(nn.Module):
@@ -152,23 +155,28 @@ class MAMLCore:
         self._batched: set[str] = set()
 
 
-class MAMLAlgorithm:
-    """MAML for a :class:`~metaplastic.backends.torch.TorchLearner`."""
+class MAML:
+    """MAML as an algorithm object (the interface of :class:`metaplastic.rl2.algorithm.RL2`):
+    builds the MLP policy, trains it by meta-gradients and makes adapting agents. It holds
+    no training state."""
 
-    def __init__(self, learner: Any):
-        self.learner, self.config = learner, learner.config
+    def __init__(self, config: Any, device: str = "cpu"):
+        self.config, self.device = config, device
 
     def build(self, tasks: Any) -> MLPPolicy:
         torch.manual_seed(self.config["seed"])
-        return MLPPolicy(tasks.observation_space, tasks.action_space, self.config["mlp_hidden"]).to(self.learner.device)
+        return MLPPolicy(tasks.observation_space, tasks.action_space, self.config["mlp_hidden"]).to(self.device)
 
-    def check_compatible(self, model: MLPPolicy, tasks: Any) -> None:
+    def fits(self, model: MLPPolicy, tasks: Any) -> bool:
         other = MLPPolicy(tasks.observation_space, tasks.action_space, self.config["mlp_hidden"])
-        if [p.shape for p in other.parameters()] != [p.shape for p in model.parameters()]:
-            raise ConfigError(
-                f"this learner was built for {self.learner.tasks_spec}, whose observation/action spaces differ "
-                f"from {getattr(tasks, 'spec', tasks)}; make a new learner for that family"
-            )
+        return [p.shape for p in other.parameters()] == [p.shape for p in model.parameters()]
+
+    def init_state(self, model: MLPPolicy, *, seed: int, optimizer_state: Any = None,
+                   progress: TrainProgress | None = None) -> TrainState:
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.config["lr"])
+        if optimizer_state is not None:
+            optimizer.load_state_dict(optimizer_state)
+        return TrainState(seed=seed, params=model, optimizer=optimizer, progress=progress or TrainProgress())
 
     # -- meta-training ----------------------------------------------------------------------
     def _rollout(self, core: MAMLCore, params: dict[str, torch.Tensor], tasks: Any, task_list: list, rng: np.random.Generator,
@@ -197,18 +205,22 @@ class MAMLAlgorithm:
             returns = drive_trials(venv, 1, env_seed=env_seed, act=act, observe=observe)
         finally:
             venv.close()
-        dev = self.learner.device
+        dev = self.device
         steps = {"obs": torch.stack(obs_l), "actions": torch.stack(act_l).to(dev), "rewards": torch.stack(rew_l).to(dev),
                  "mask": torch.stack(mask_l).to(dev)}
         return steps, torch.stack(logp_l), returns[:, 0]
 
-    def train(self, tasks: Any, *, budget: Any, seed: int, callback: Callable[..., Any] | None,
-              show_progress: bool) -> dict[str, Any]:
-        learner, model, cfg = self.learner, self.learner.model, self.config
+    def train(self, state: TrainState, tasks: Any, *, budget: Any, callback: Callable[..., Any] | None = None,
+              show_progress: bool = True) -> TrainState:
+        """Meta-gradient updates until ``budget``; returns ``state`` advanced."""
+        model, optimizer, cfg = state.params, state.optimizer, self.config
         core = MAMLCore(model, cfg)
-        with learner.training_session() as (optimizer, progress):
-
+        model.train()
+        try:
             def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
+                if cfg["lr_schedule"] != "constant":
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr_at(cfg["lr"], cfg["lr_schedule"], fraction)
                 task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
                 params = dict(model.named_parameters())
                 core.new_lanes()
@@ -227,12 +239,13 @@ class MAMLAlgorithm:
                         "pre_adaptation_return": float(pre_ret.mean()),
                         "post_adaptation_return": float(post_ret.mean()), "loss": float(loss.detach())}, len(task_list)
 
-            run_outer_loop(update, label="maml", budget=budget, seed=seed, progress=progress, callback=callback,
-                           show_progress=show_progress, seed_framework=torch.manual_seed)
-        return dict(learner.progress)
+            return run_outer_loop(update, label="maml", budget=budget, state=state, callback=callback,
+                                  show_progress=show_progress, seed_framework=torch.manual_seed)
+        finally:
+            model.eval()
 
-    def vector_agent(self, tasks: Any, num_lanes: int) -> "MAMLVectorAgent":
-        return MAMLVectorAgent(MAMLCore(self.learner.model, self.config), num_lanes)
+    def vector_agent(self, model: MLPPolicy, tasks: Any, num_lanes: int) -> "MAMLVectorAgent":
+        return MAMLVectorAgent(MAMLCore(model, self.config), num_lanes)
 
 
 class MAMLVectorAgent:

@@ -3,51 +3,51 @@ policy: sample a batch of training tasks, play one trial on each, update by A2C 
 through the whole trial, repeat until the budget is spent.
 
 Reproducible and resumable through the shared outer loop
-(:func:`~metaplastic.training.outer.run_outer_loop`).
+(:func:`~metaplastic.training.outer.run_outer_loop`), whose state holds the policy and its
+optimizer.
+
+Example:
+    >>> import torch, metaplastic
+    >>> from metaplastic.dense.gru import GRUActorCritic
+    >>> from metaplastic.runtime.encoding import TrialInputEncoder
+    >>> from metaplastic.training.state import TrainState
+    >>> tasks = metaplastic.make_tasks("bandits:k=2,n=3")
+    >>> pol = GRUActorCritic(TrialInputEncoder(tasks.observation_space, tasks.action_space).size, tasks.action_space, hidden=4)
+    >>> state = TrainState(seed=0, params=pol, optimizer=torch.optim.Adam(pol.parameters()))
+    >>> train_rl2(state, tasks, budget=2, settings=RL2Settings(batch_tasks=4), show_progress=False).progress.updates
+    2
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.rl2.a2c import a2c_loss
-from metaplastic.training.outer import TrainProgress, run_outer_loop
+from metaplastic.rl2.params import RL2Settings
 from metaplastic.rl2.rollout import collect_trials
+from metaplastic.runtime.encoding import TrialInputEncoder
+from metaplastic.training.outer import run_outer_loop
+from metaplastic.training.params import lr_at
+from metaplastic.training.state import TrainState
 
-__all__ = ["RL2Settings", "TrainProgress", "train_rl2", "settings_from"]
-
-
-@dataclass
-class RL2Settings:
-    """Hyperparameters of the RL² update."""
-
-    batch_tasks: int = 512
-    lr: float = 3e-3
-    lr_schedule: str = "constant"  # or "linear": lr · (1 - fraction of the budget spent)
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    vf_coef: float = 0.05
-    ent_coef: float = 0.05
-    ent_coef_final: float = 0.0
-    max_grad_norm: float = 1.0
+__all__ = ["train_rl2"]
 
 
-def train_rl2(policy: Any, optimizer: torch.optim.Optimizer, tasks: Any, *, budget: Any, seed: int,
-              settings: RL2Settings, progress: TrainProgress, device: str | torch.device = "cpu",
-              callback: Callable[[dict[str, Any]], Any] | None = None, show_progress: bool = True) -> TrainProgress:
-    """Run RL² updates on ``policy`` until ``budget`` (counting ``progress`` already done)."""
+def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, device: str | torch.device = "cpu",
+              callback: Callable[..., Any] | None = None, show_progress: bool = True) -> TrainState:
+    """Run RL² updates on ``state.params`` (a recurrent policy) with ``state.optimizer``
+    until ``budget`` (counting the progress already in ``state``); return ``state``."""
+    policy, optimizer = state.params, state.optimizer
     encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
 
     def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
         ent_coef = settings.ent_coef + (settings.ent_coef_final - settings.ent_coef) * fraction
-        if settings.lr_schedule == "linear":
+        if settings.lr_schedule != "constant":
             for group in optimizer.param_groups:
-                group["lr"] = settings.lr * (1.0 - fraction)
+                group["lr"] = lr_at(settings.lr, settings.lr_schedule, fraction)
         task_list = tasks.sample(settings.batch_tasks, seed=int(rng.integers(2**62)), split="train")
         batch = collect_trials(policy, encoder, tasks, task_list, tasks.episodes_per_trial,
                                rng=rng, env_seed=int(rng.integers(2**31)), device=device)
@@ -61,11 +61,9 @@ def train_rl2(policy: Any, optimizer: torch.optim.Optimizer, tasks: Any, *, budg
                 "policy_loss": loss.policy, "value_loss": loss.value, "entropy": loss.entropy, "ent_coef": ent_coef,
                 "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}, len(task_list)
 
-    return run_outer_loop(update, label="rl2", budget=budget, seed=seed, progress=progress, callback=callback,
-                          show_progress=show_progress, seed_framework=torch.manual_seed)
-
-
-def settings_from(config: dict[str, Any]) -> RL2Settings:
-    """The settings whose names appear in ``config`` (a backend's config), others default."""
-    names = asdict(RL2Settings()).keys()
-    return RL2Settings(**{k: config[k] for k in names if k in config})
+    policy.train()
+    try:
+        return run_outer_loop(update, label="rl2", budget=budget, state=state, callback=callback,
+                              show_progress=show_progress, seed_framework=torch.manual_seed)
+    finally:
+        policy.eval()

@@ -1,114 +1,124 @@
-"""Training run directories: ``metaplastic train`` writes ``train.json`` (what was asked),
-``metrics.jsonl`` (one line per update), the learner's own files (``config.json`` and its
-checkpoints, written atomically by ``learner.save``), and resumes from the last
-checkpoint when rerun on the same directory with the same options.
+"""Training runs: what ``metaplastic train`` does with a run directory — start it, or resume
+it from its last checkpoint when rerun with the same options — and the callback that
+writes ``metrics.jsonl`` and checkpoints while the outer loop runs.
+
+Resuming needs the learner's :class:`~metaplastic.core.ResumableLearner` ability (its
+training state is saved with each checkpoint). A learner without it is checkpointed with
+``save`` and starts over when rerun.
 
 Example:
     >>> import tempfile, metaplastic
-    >>> run = TrainingRun(tempfile.mkdtemp() + "/run")
-    >>> run.exists()
-    False
+    >>> from metaplastic.runs.rundir import RunDir
+    >>> run = RunDir(tempfile.mkdtemp() + "/run")
+    >>> req = {"backend": "random", "tasks": "bandits", "seed": 0, "config": {}}
+    >>> opened = open_training(run, req, fresh=metaplastic.make("random"), load=metaplastic.load)
+    >>> opened.resumed, run.request() == req
+    (False, True)
 """
 
 from __future__ import annotations
 
-import json
-import os
 import signal
+from dataclasses import dataclass
+import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
+from metaplastic.core import MetaLearner, ResumableLearner
 from metaplastic.errors import MetaplasticError, RunDirError
-from metaplastic.runs.atomic import atomic_write_json, atomic_write_text
-from metaplastic.runs.config import CONFIG_NAME
+from metaplastic.runs.rundir import RunDir
 
-TRAIN_FILE = "train.json"
-METRICS_FILE = "metrics.jsonl"
+__all__ = ["open_training", "OpenedRun", "check_same_request", "Checkpointer"]
 
-
-class TrainingRun:
-    """One run directory of ``metaplastic train``."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    def exists(self) -> bool:
-        return (self.path / TRAIN_FILE).is_file()
-
-    def request(self) -> dict[str, Any]:
-        """What the run was started with (``train.json``)."""
-        try:
-            return json.loads((self.path / TRAIN_FILE).read_text())
-        except (OSError, ValueError) as exc:
-            raise RunDirError(f"{str(self.path / TRAIN_FILE)!r} is unreadable ({exc}); the run directory is corrupt") from None
-
-    def check_same(self, request: dict[str, Any]) -> None:
-        """Refuse to resume with different options (one-line error naming the first)."""
-        old = self.request()
-        for key in ("backend", "tasks", "seed", "config"):
-            if old.get(key) != request.get(key):
-                raise MetaplasticError(
-                    f"{str(self.path)!r} was started with {key}={old.get(key)!r}, not {request.get(key)!r}; "
-                    "rerun with the same options to resume, or pass a new --out"
-                )
-
-    def start(self, request: dict[str, Any]) -> None:
-        if self.path.exists() and any(self.path.iterdir()) and not self.exists():
-            raise RunDirError(f"{str(self.path)!r} exists and is not a training run; pass a new or empty --out")
-        atomic_write_json(self.path / TRAIN_FILE, request)
-
-    def has_checkpoint(self) -> bool:
-        return (self.path / CONFIG_NAME).is_file()
-
-    def trim_metrics(self, updates: int) -> None:
-        """Drop metric lines past the checkpoint being resumed (they will be redone)."""
-        path = self.path / METRICS_FILE
-        if not path.is_file():
-            return
-        kept = []
-        for line in path.read_text().splitlines():
-            try:
-                if json.loads(line).get("update", 0) <= updates:
-                    kept.append(line)
-            except ValueError:
-                break  # a torn last line from an interrupted write
-        atomic_write_text(path, "".join(k + "\n" for k in kept))
-
-    def metrics(self) -> list[dict[str, Any]]:
-        path = self.path / METRICS_FILE
-        if not path.is_file():
-            return []
-        out = []
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                break
-        return out
+REQUEST_KEYS = ("backend", "tasks", "seed", "config")
 
 
-class MetricsWriter:
-    """Appends metric lines and saves a checkpoint every ``every_s`` seconds."""
+def check_same_request(run: RunDir, request: Mapping[str, Any]) -> None:
+    """Refuse to resume ``run`` with options other than it was started with (one-line error
+    naming the first that differs)."""
+    old = run.request() or {}
+    for key in REQUEST_KEYS:
+        if old.get(key) != request.get(key):
+            raise MetaplasticError(
+                f"{str(run)!r} was started with {key}={old.get(key)!r}, not {request.get(key)!r}; "
+                "rerun with the same options to resume, or pass a new --out"
+            )
 
-    def __init__(self, run: TrainingRun, learner: Any, every_s: float = 30.0):
+
+@dataclass
+class OpenedRun:
+    """A training run ready to (re)start: the learner to train, the training state to
+    continue from (``None``: the learner's own start), the updates the checkpoint holds,
+    and whether it resumed."""
+
+    learner: MetaLearner
+    state: Any
+    done: int
+    resumed: bool
+
+
+def open_training(run: RunDir, request: Mapping[str, Any], *, fresh: MetaLearner,
+                  load: Callable[[RunDir], MetaLearner]) -> OpenedRun:
+    """Start ``run`` for ``request`` with the learner ``fresh``, or resume it.
+
+    A run started with the same ``request`` and holding a checkpoint is resumed: the
+    learner is rebuilt by ``load`` (``metaplastic.load``) with its training state (when it
+    is a :class:`~metaplastic.core.ResumableLearner`), and metric lines past the
+    checkpoint are dropped (they will be redone). A different request is refused.
+    """
+    started = run.request() is not None
+    if started:
+        check_same_request(run, request)
+    elif run.path.exists() and any(run.path.iterdir()):
+        raise RunDirError(f"{str(run)!r} exists and is not a training run; pass a new or empty --out")
+    if started and run.is_complete():
+        learner = load(run)
+        state = learner.load_train_state(run) if isinstance(learner, ResumableLearner) else None
+        done = 0 if state is None else int(state.progress.updates)
+        run.trim_metrics(done)
+        return OpenedRun(learner, state, done, True)
+    if not started:
+        run.write_request(request)
+    run.trim_metrics(0)
+    return OpenedRun(fresh, None, 0, False)
+
+
+class Checkpointer:
+    """The ``meta_train`` callback of a training run (a :class:`~metaplastic.core.StatefulCallback`):
+    appends each update's metrics to ``metrics.jsonl`` and checkpoints the learner with the
+    loop's state every ``every_s`` seconds (an interrupt is held off while it writes)."""
+
+    def __init__(self, run: RunDir, learner: MetaLearner, every_s: float = 30.0):
         self.run, self.learner, self.every_s = run, learner, every_s
-        self.fh = open(run.path / METRICS_FILE, "a", encoding="utf-8")
+        self.fh = run.open_metrics()
         self.last_save = time.monotonic()
         self.last: dict[str, Any] = {}
+        self.state: Any = None
+
+    def on_update(self, metrics: dict[str, Any], state: Any) -> None:
+        self.state = state
+        self(metrics)
 
     def __call__(self, metrics: dict[str, Any]) -> None:
+        import json
+
         self.fh.write(json.dumps(metrics) + "\n")
         self.fh.flush()
         self.last = metrics
         if time.monotonic() - self.last_save >= self.every_s:
             self.checkpoint()
 
-    def checkpoint(self) -> None:
-        """Save the learner (its files are written atomically; an interrupt is held off)."""
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    def checkpoint(self, state: Any = None) -> None:
+        """Save the learner and the loop's state (the latest seen, unless given) as one
+        checkpoint."""
+        state = self.state if state is None else state
+        main = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            self.learner.save(self.run.path)
+            if isinstance(self.learner, ResumableLearner) and state is not None:
+                self.learner.save_checkpoint(self.run, state)
+            else:
+                self.learner.save(self.run)
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
@@ -116,9 +126,3 @@ class MetricsWriter:
 
     def close(self) -> None:
         self.fh.close()
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()

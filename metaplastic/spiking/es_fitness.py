@@ -11,7 +11,7 @@ Example:
     >>> tasks = metaplastic.make_tasks("bandits:k=2,n=4")
     >>> net = random_net(tasks, neurons=8, seed=0)
     >>> vec = NetVector(net)
-    >>> fitness = TrialReturnFitness(vec, "bandits:k=2,n=4", batch_tasks=16)
+    >>> fitness = TrialReturnFitness(vec, tasks, batch_tasks=16)
     >>> 0.0 <= fitness((vec.flatten(net), 1, 2)) <= 4.0
     True
 """
@@ -116,29 +116,19 @@ def trial_returns(net: SpikingNet, tasks: Any, task_list: list, *, agent_seeds: 
 class TrialReturnFitness:
     """Mean trial return of the network ``vector.unflatten(theta)`` on ``batch_tasks``
     training tasks drawn with ``task_seed`` (the same tasks for a whole generation: common
-    random numbers), its agents seeded by ``agent_seed``."""
+    random numbers), its agents seeded by ``agent_seed``. Picklable: a worker process gets
+    the task distribution itself (task families pickle by value)."""
 
     def __init__(self, vector: NetVector, tasks: Any, *, batch_tasks: int, greedy: bool = False):
-        """``tasks``: a task spec string, or a task distribution with a ``spec`` (which a
-        worker process rebuilds it from)."""
-        self.vector, self.batch_tasks, self.greedy = vector, int(batch_tasks), greedy
-        self.tasks_spec = tasks if isinstance(tasks, str) else getattr(tasks, "spec", None)
-        self._tasks: Any = None if isinstance(tasks, str) else tasks
+        self.vector, self.tasks, self.batch_tasks, self.greedy = vector, tasks, int(batch_tasks), greedy
         self._drawn: tuple[int, list] | None = None  # the last batch of tasks, reused across a generation
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_tasks": None, "_drawn": None}  # rebuilt from the spec in each worker
-
-    def tasks(self) -> Any:
-        if self._tasks is None:
-            from metaplastic.api import make_tasks
-
-            self._tasks = make_tasks(self.tasks_spec)
-        return self._tasks
+        return {**self.__dict__, "_drawn": None}
 
     def __call__(self, job: tuple[np.ndarray, int, int]) -> float:
         theta, task_seed, agent_seed = job
-        tasks = self.tasks()
+        tasks = self.tasks
         if self._drawn is None or self._drawn[0] != int(task_seed):
             self._drawn = (int(task_seed), tasks.sample(self.batch_tasks, seed=int(task_seed), split="train"))
         task_list = self._drawn[1]

@@ -2,64 +2,78 @@
 outer loop (:func:`~metaplastic.training.outer.run_outer_loop`) draws each generation's
 randomness, :class:`~metaplastic.training.es.EvolutionStrategy` proposes the population,
 an executor (:mod:`metaplastic.training.executors`) evaluates it with the numba kernels
-(:class:`~metaplastic.spiking.es_fitness.TrialReturnFitness`), and the learner keeps the
-search state so a checkpoint taken meanwhile resumes exactly.
+(:class:`~metaplastic.spiking.es_fitness.TrialReturnFitness`).
+
+The loop's explicit state (:class:`~metaplastic.training.state.TrainState`) holds the map
+between networks and flat vectors (``params``, a :class:`NetVector`) and the search
+(``optimizer``, mean and Adam moments); :func:`state_net` is the network it stands at.
 
 Example:
     >>> import metaplastic
-    >>> learner = metaplastic.make("numba", hidden=8, population=4, batch_tasks=8)
-    >>> learner.meta_train(metaplastic.make_tasks("bandits:k=2,n=4"), budget=2, seed=0, show_progress=False)["updates"]
-    2
+    >>> from metaplastic.spiking.es_fitness import random_net
+    >>> tasks = metaplastic.make_tasks("bandits:k=2,n=4")
+    >>> state = init_es_state(random_net(tasks, neurons=8, seed=0), ESSettings(population=4), seed=0)
+    >>> state = train_es(state, tasks, budget=2, batch_tasks=8, show_progress=False)
+    >>> state.progress.updates, state_net(state).w_rec.shape
+    (2, (8, 8))
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from metaplastic.training.executors import make_executor
 from metaplastic.spiking.es_fitness import NetVector, TrialReturnFitness
+from metaplastic.spiking.net import SpikingNet
 from metaplastic.training.es import ESSettings, EvolutionStrategy
-from metaplastic.training.outer import TrainProgress, run_outer_loop
+from metaplastic.training.executors import make_executor
+from metaplastic.training.outer import run_outer_loop
+from metaplastic.training.state import TrainProgress, TrainState
 
-__all__ = ["train_es"]
+__all__ = ["ESSettings", "init_es_state", "train_es", "state_net", "es_arrays", "ES_KEYS"]
+
+#: The arrays of an ES search saved with a checkpoint.
+ES_KEYS = ("theta", "m", "v", "t")
 
 
-def train_es(learner: Any, tasks: Any, *, budget: Any, seed: int, callback: Callable[..., Any] | None,
-             show_progress: bool) -> dict[str, Any]:
-    """Evolve ``learner.net`` (a :class:`~metaplastic.backends.numba.NumbaLearner`) on
-    ``tasks`` until ``budget``; return the learner's progress."""
-    c = learner.config
-    net = learner.net
-    vector = NetVector(net, trainable_plasticity=bool(c["plastic"] or net.plasticity.enabled))
-    es = EvolutionStrategy(vector.flatten(net), ESSettings(population=c["population"], sigma=c["sigma"], lr=c["lr"],
-                                                           weight_decay=c["weight_decay"]))
-    state = learner.es_state
-    if state is not None and state["theta"].shape == es.theta.shape:
-        es.theta, es.m, es.v, es.t = state["theta"].copy(), state["m"].copy(), state["v"].copy(), int(state["t"])
-    progress = TrainProgress(**{k: learner.progress.get(k, 0) for k in ("updates", "seconds", "tasks_seen")})
-    fitness = TrialReturnFitness(vector, tasks, batch_tasks=c["batch_tasks"], greedy=c["greedy"])
+def init_es_state(net: SpikingNet, settings: ESSettings, *, seed: int, trainable_plasticity: bool = False,
+                  saved: Mapping[str, np.ndarray] | None = None, progress: TrainProgress | None = None) -> TrainState:
+    """The state of an ES search around ``net`` (or continuing the ``saved`` search arrays,
+    when their size fits)."""
+    vector = NetVector(net, trainable_plasticity=trainable_plasticity or net.plasticity.enabled)
+    es = EvolutionStrategy(vector.flatten(net), settings)
+    if saved is not None and saved["theta"].shape == es.theta.shape:
+        es.theta, es.m, es.v, es.t = saved["theta"].copy(), saved["m"].copy(), saved["v"].copy(), int(saved["t"])
+    return TrainState(seed=seed, params=vector, optimizer=es, progress=progress or TrainProgress())
 
-    with make_executor(c["executor"], c["workers"]) as executor:
+
+def state_net(state: TrainState) -> SpikingNet:
+    """The network at the search mean of ``state``."""
+    return state.params.unflatten(state.optimizer.theta)
+
+
+def es_arrays(state: TrainState) -> dict[str, np.ndarray]:
+    """The search arrays of ``state`` (to save with a checkpoint)."""
+    es = state.optimizer
+    return {"theta": es.theta, "m": es.m, "v": es.v, "t": np.array(es.t)}
+
+
+def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, greedy: bool = False,
+             executor: str = "inprocess", workers: int = 0, callback: Callable[..., Any] | None = None,
+             show_progress: bool = True) -> TrainState:
+    """Evolve the network of ``state`` on ``tasks`` until ``budget``; return ``state``."""
+    es = state.optimizer
+    fitness = TrialReturnFitness(state.params, tasks, batch_tasks=batch_tasks, greedy=greedy)
+    with make_executor(executor, workers) as pool:
         def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
             eps, candidates = es.ask(rng)
             task_seed, agent_seed = (int(v) for v in rng.integers(2**31, size=2))
-            f = np.asarray(executor.map(fitness, [(theta, task_seed, agent_seed) for theta in candidates]))
+            f = np.asarray(pool.map(fitness, [(theta, task_seed, agent_seed) for theta in candidates]))
             grad = es.tell(eps, f)
             metrics = {"trial_return": float(f.mean()), "best_return": float(f.max()),
-                       "grad_norm": float(np.linalg.norm(grad)), "workers": executor.workers}
-            return metrics, len(candidates) * c["batch_tasks"]
+                       "grad_norm": float(np.linalg.norm(grad)), "workers": pool.workers}
+            return metrics, len(candidates) * batch_tasks
 
-        learner._live = (es, vector, progress)
-        try:
-            run_outer_loop(update, label="es", budget=budget, seed=seed, progress=progress, callback=callback,
-                           show_progress=show_progress)
-        finally:
-            learner._live = None
-            if progress.updates > int(learner.progress.get("updates", 0)):  # a network given and never updated stays as it is
-                learner.net = vector.unflatten(es.theta)
-            learner.es_state = {"theta": es.theta, "m": es.m, "v": es.v, "t": np.array(es.t)}
-            learner.progress = {"updates": progress.updates, "seconds": progress.seconds,
-                                "tasks_seen": progress.tasks_seen}
-    return dict(learner.progress)
+        return run_outer_loop(update, label="es", budget=budget, state=state, callback=callback,
+                              show_progress=show_progress)

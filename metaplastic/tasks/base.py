@@ -127,3 +127,15 @@ class TaskFamily:
             ],
             "splits": {s: cls.split_doc.get(s, "") for s in cls.splits},
         }
+
+
+def task_spec(tasks: Any) -> str:
+    """The spec string that rebuilds ``tasks`` with ``make_tasks``: a :class:`TaskFamily`'s
+    full ``spec``, else (a plugin's plain :class:`~metaplastic.core.TaskDistribution`) its name.
+
+    Example:
+        >>> import metaplastic
+        >>> task_spec(metaplastic.make_tasks("bandits:k=3"))
+        'bandits:k=3,n=10,a=1,b=1,ood_a=0.5,ood_b=0.5'
+    """
+    return tasks.spec if isinstance(tasks, TaskFamily) else tasks.name

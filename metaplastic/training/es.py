@@ -16,27 +16,33 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from metaplastic.errors import ConfigError
+from metaplastic.params import Param, settings_type
 
-__all__ = ["ESSettings", "EvolutionStrategy", "centered_ranks"]
+__all__ = ["ES_PARAMS", "ESSettings", "EvolutionStrategy", "centered_ranks"]
 
 
-@dataclass
-class ESSettings:
-    population: int = 64        # candidates per generation (even: antithetic pairs)
-    sigma: float = 0.05         # standard deviation of the perturbations
-    lr: float = 0.03            # Adam step size
-    weight_decay: float = 0.0   # L2 pull towards 0, added to the gradient estimate
+#: The search's hyperparameters, declared once (backends list them; ESSettings derives from them).
+ES_PARAMS = (
+    Param("population", int, 64, "es: candidates per generation (even: antithetic pairs)", low=2),
+    Param("sigma", float, 0.1, "es: standard deviation of the weight perturbations", low=0.0, low_exclusive=True),
+    Param("lr", float, 0.03, "es: Adam step size", low=0.0, low_exclusive=True),
+    Param("weight_decay", float, 0.0, "es: L2 pull of the weights towards 0", low=0.0),
+)
 
-    def __post_init__(self) -> None:
-        if self.population < 2 or self.population % 2:
-            raise ConfigError(f"ES population must be an even number >= 2 (antithetic pairs), got {self.population}")
-        if not self.sigma > 0 or not self.lr > 0:
-            raise ConfigError("ES sigma and lr must be positive")
+def _check(settings: Any) -> None:
+    if settings.population < 2 or settings.population % 2:
+        raise ConfigError(f"ES population must be an even number >= 2 (antithetic pairs), got {settings.population}")
+    if not settings.sigma > 0 or not settings.lr > 0:
+        raise ConfigError("ES sigma and lr must be positive")
+
+
+ESSettings = settings_type("ESSettings", ES_PARAMS, "Hyperparameters of the search (fields and defaults from ES_PARAMS).",
+                           check=_check)
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:

@@ -137,11 +137,11 @@ def test_es_resumes_exactly(tmp_path):
     straight = metaplastic.make("numba", **cfg)
     straight.meta_train(tasks, budget=4, seed=5, show_progress=False)
     first = metaplastic.make("numba", **cfg)
-    first.meta_train(tasks, budget=2, seed=5, show_progress=False)
-    first.save(tmp_path / "run")
+    state = first.meta_train(tasks, budget=2, seed=5, show_progress=False)
+    first.save_checkpoint(tmp_path / "run", state)  # the learner and its training state, as `metaplastic train` saves
     resumed = metaplastic.load(tmp_path / "run")
-    resumed.meta_train(tasks, budget=4, seed=5, show_progress=False)
-    assert resumed.progress["updates"] == 4
+    state = resumed.meta_train(tasks, budget=4, seed=5, show_progress=False, state=resumed.load_train_state(tmp_path / "run"))
+    assert state.progress.updates == 4
     np.testing.assert_array_equal(resumed.net.w_rec, straight.net.w_rec)
 
 
@@ -231,11 +231,11 @@ def test_run_directory_does_not_depend_on_the_original_net_file(tmp_path):
 def test_corrupt_run_files_get_one_line_errors(tmp_path):
     tasks = metaplastic.make_tasks("bandits:k=3,n=6")
     learner = metaplastic.make("numba", hidden=4, population=2, batch_tasks=4)
-    learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
-    learner.save(tmp_path / "run")
+    state = learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
+    learner.save_checkpoint(tmp_path / "run", state)
     (tmp_path / "run" / "es_state.npz").write_bytes(b"garbage")
     with pytest.raises(RunDirError, match="es_state.npz"):
-        metaplastic.load(tmp_path / "run")
+        metaplastic.load(tmp_path / "run").load_train_state(tmp_path / "run")
     (tmp_path / "run" / "progress.json").write_text("[1, 2]")
     with pytest.raises(RunDirError, match="not a JSON object"):
         metaplastic.load(tmp_path / "run")

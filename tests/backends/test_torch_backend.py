@@ -57,16 +57,18 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     class Stop(Exception):
         pass
 
-    def interrupt(metrics):
-        if metrics["update"] == 3:
-            half.save(tmp_path / "run")  # what `metaplastic train` does at a checkpoint
-            raise Stop
+    class Interrupt:  # a StatefulCallback: it gets the loop's state, as `metaplastic train`'s checkpointer does
+        def on_update(self, metrics, state):
+            if metrics["update"] == 3:
+                half.save_checkpoint(tmp_path / "run", state)
+                raise Stop
 
     with pytest.raises(Stop):
-        half.meta_train(tasks, budget=6, seed=0, callback=interrupt, show_progress=False)
+        half.meta_train(tasks, budget=6, seed=0, callback=Interrupt(), show_progress=False)
     resumed = metaplastic.load(tmp_path / "run")
-    assert resumed.progress["updates"] == 3
-    resumed.meta_train(tasks, budget=6, seed=0, show_progress=False)
+    state = resumed.load_train_state(tmp_path / "run")
+    assert state.progress.updates == 3
+    resumed.meta_train(tasks, budget=6, seed=0, show_progress=False, state=state)
     for pa, pb in zip(whole.model.parameters(), resumed.model.parameters()):
         assert torch.allclose(pa, pb, atol=1e-6)
 

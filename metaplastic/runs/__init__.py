@@ -1,0 +1,1 @@
+"""Run directories: the one place that names, reads and writes the files of a run."""
