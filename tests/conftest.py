@@ -12,7 +12,7 @@ import pytest
 
 from metaplastic.registry import BACKENDS, TASKS
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.skip_policy"]
 collect_ignore = ["plugins"]
 
 PLUGINS = Path(__file__).parent / "plugins"

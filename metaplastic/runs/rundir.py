@@ -81,9 +81,7 @@ class RunDir(os.PathLike):
     # -- config.json ----------------------------------------------------------------------
     def write_config(self, *, backend: str, config: Mapping[str, Any], **extra: Any) -> None:
         """Write ``config.json`` (last in a save: it marks the run complete)."""
-        from metaplastic import __version__
-
-        doc = {"backend": backend, "config": dict(config), "format_version": FORMAT_VERSION, "metaplastic": __version__}
+        doc = {"backend": backend, "config": dict(config), "format_version": FORMAT_VERSION, "metaplastic": _version()}
         doc.update(extra)
         atomic_write_json(self.path / self.CONFIG, doc)
         self._config = doc
@@ -232,6 +230,16 @@ class RunDir(os.PathLike):
         """An append handle on ``metrics.jsonl``."""
         self.path.mkdir(parents=True, exist_ok=True)
         return open(self.path / self.METRICS, "a", encoding="utf-8")
+
+
+def _version() -> str:
+    """This package's version (as ``metaplastic.__version__``, read without importing the facade)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("metaplastic")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def load_torch_file(path: Path, what: str) -> Any:

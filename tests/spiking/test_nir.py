@@ -163,7 +163,8 @@ def test_read_errors_are_one_line(tmp_path):
 def _snntorch_spikes(graph, inputs):
     """Spikes of ``snntorch.import_nir.import_from_nir(graph)`` driven with ``inputs``."""
     torch = pytest.importorskip("torch")
-    import_nir = pytest.importorskip("snntorch.import_nir", reason="needs snntorch")
+    import_nir = pytest.importorskip("snntorch.import_nir",
+                                     reason="snntorch's NIR importer needs the 'snn' extra (snntorch, nirtorch)")
     with contextlib.redirect_stdout(io.StringIO()):     # the importer prints progress
         module = import_nir.import_from_nir(graph)
     state, out = None, []
