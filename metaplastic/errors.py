@@ -27,5 +27,14 @@ class InvalidObservation(MetaplasticError, ValueError):
     """An observation that is not in the observation space (NaN, wrong shape)."""
 
 
+class InvalidReward(MetaplasticError, ValueError):
+    """A reward that is not a finite number (NaN, infinity, not numeric)."""
+
+
+class AgentContractError(MetaplasticError, RuntimeError):
+    """An agent that broke the :class:`~metaplastic.core.Agent` contract (it mutated its
+    inputs, or a privileged learner's agent cannot be shown its task)."""
+
+
 class RunDirError(MetaplasticError, OSError):
     """A run directory or checkpoint that is missing, corrupt or foreign."""

@@ -23,13 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from metaplastic.core import DeviceLearner, MetaLearner, OpCounts, SpikingExporter, TaskDistribution, VectorLearner
+from metaplastic.errors import ConfigError
 from metaplastic.metrics.activity import activity
-from metaplastic.core import MetaLearner, OpCounts, TaskDistribution, Transition
-from metaplastic.errors import ConfigError, MetaplasticError
 from metaplastic.metrics.stats import ci95, ci95_halfwidth
-
-#: An episode that has not ended after this many steps is an error in the task family.
-MAX_STEPS_PER_EPISODE = 1_000_000
+from metaplastic.runtime.trials import spec_of, trial_returns, trial_steps
 
 
 @dataclass
@@ -101,11 +99,10 @@ class Evaluation:
 
 def _time_step(learner: Any) -> float | None:
     """The time step of a spiking learner's network (seconds), if it has one."""
-    get = getattr(learner, "spiking_net", None)
-    if get is None:
+    if not isinstance(learner, SpikingExporter):
         return None
     try:
-        return float(get().dt)
+        return float(learner.spiking_net().dt)
     except Exception:  # noqa: BLE001 - no network yet, or a plugin's own failure: just no Hz figure
         return None
 
@@ -144,6 +141,13 @@ def evaluate(
     forces one agent at a time. Both paths draw the same tasks and agent seeds; their
     random streams differ, so results agree in distribution, not bit for bit.
 
+    Both paths are the shared trial loops (:mod:`metaplastic.runtime.trials`,
+    :func:`metaplastic.runtime.vector.drive_trials`), which check what each environment
+    produces before the agent sees it: a NaN, a wrong shape or an out-of-space observation,
+    or a reward that is not finite, is a one-line
+    :class:`~metaplastic.errors.InvalidObservation` / :class:`~metaplastic.errors.InvalidReward`
+    naming the task, the episode and the step.
+
     Example:
         >>> import metaplastic
         >>> r = metaplastic.evaluate("random", "bandits:k=2,n=4", n_tasks=10, seed=1)
@@ -160,20 +164,21 @@ def evaluate(
     episodes = _check_count("episodes", dist.episodes_per_trial if episodes is None else episodes, 1)
     seed = _check_count("seed", seed, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
-    caps = getattr(learner, "capabilities", None)
-    family = getattr(dist, "name", "?")
-    if caps is not None and hasattr(caps, "applies_to") and not caps.applies_to(family):
+    caps = learner.capabilities
+    family = dist.name
+    if not caps.applies_to(family):
         raise ConfigError(
-            f"backend {getattr(learner, 'name', '?')!r} does not apply to task family {family!r}; it applies to {', '.join(caps.families)}"
+            f"backend {learner.name!r} does not apply to task family {family!r}; it applies to {', '.join(caps.families)}"
         )
-    privileged = bool(getattr(caps, "privileged", False))
+    privileged = bool(caps.privileged)
     task_list = dist.sample(n_tasks, seed=seed, split=split)
     seeds = np.array([np.random.SeedSequence([seed, t.seed]).generate_state(2, dtype=np.uint32) for t in task_list])
     use_vector = _wants_vector(learner, dist, vectorized)
+    spec = spec_of(dist)
     returns = np.zeros((n_tasks, episodes), dtype=np.float64)
     total = OpCounts()
     start = time.perf_counter()
-    with progress_bar(f"evaluate {getattr(learner, 'name', '?')}", n_tasks, enabled=progress) as advance:
+    with progress_bar(f"evaluate {learner.name}", n_tasks, enabled=progress) as advance:
         if use_vector:
             from metaplastic.runtime.vector import run_vector_trials
 
@@ -185,7 +190,7 @@ def evaluate(
                 try:
                     returns[lo : lo + len(chunk)] = run_vector_trials(
                         agent, venv, episodes, agent_seeds=seeds[lo : lo + len(chunk), 0], env_seed=env_seed,
-                        reveal=chunk if privileged else None,
+                        reveal=chunk if privileged else None, tasks=chunk, where=spec,
                     )
                 finally:
                     venv.close()
@@ -194,27 +199,20 @@ def evaluate(
         else:
             for i, task in enumerate(task_list):
                 agent = learner.agent(dist)
-                agent.reset(seed=int(seeds[i, 0]))
-                if privileged:
-                    agent.reveal_task(task)
-                env = dist.make_env(task)
-                try:
-                    returns[i] = run_trial(agent, env, episodes, seed=int(seeds[i, 1]))
-                finally:
-                    env.close()
+                returns[i] = trial_returns(agent, dist, task, episodes=episodes, agent_seed=int(seeds[i, 0]),
+                                           env_seed=int(seeds[i, 1]), privileged=privileged, where=spec)
                 total = total + agent.ops()
                 advance(1, mean=f"{returns[: i + 1].sum(axis=1).mean():.3f}")
     wall = time.perf_counter() - start
-    spec = getattr(dist, "spec", family)
     return Evaluation(
-        backend=getattr(learner, "name", type(learner).__name__),
+        backend=learner.name,
         tasks=spec,
         split=split,
         seed=seed,
         returns=returns,
         ops=total,
         wall_time_s=wall,
-        extra={"vectorized": use_vector, "device": str(getattr(learner, "device", "cpu")),
+        extra={"vectorized": use_vector, "device": str(learner.device) if isinstance(learner, DeviceLearner) else "cpu",
                **({"dt_s": dt} if (dt := _time_step(learner)) else {})},
     )
 
@@ -223,11 +221,11 @@ def _wants_vector(learner: Any, dist: Any, vectorized: bool | None) -> bool:
     """Whether to take the batched path: both sides must offer it (and it must be wanted)."""
     if vectorized is False:
         return False
-    able = callable(getattr(learner, "vector_agent", None)) and _has_vector_env(dist)
+    able = isinstance(learner, VectorLearner) and _has_vector_env(dist)
     if vectorized and not able:
         raise ConfigError(
             f"vectorized evaluation needs a learner with vector_agent() and a task family with make_vector_env(); "
-            f"{getattr(learner, 'name', '?')} on {getattr(dist, 'name', '?')} has no batched path"
+            f"{learner.name} on {dist.name} has no batched path"
         )
     return able
 
@@ -241,24 +239,25 @@ def _has_vector_env(dist: Any) -> bool:
     return True
 
 
-def run_trial(agent: Any, env: Any, episodes: int, *, seed: int) -> np.ndarray:
+def run_trial(agent: Any, env: Any, episodes: int, *, seed: int, where: str = "env") -> np.ndarray:
     """Play one trial of ``episodes`` episodes of ``env`` with an already-reset ``agent``;
-    return the return of each episode. The env is seeded once, on its first reset."""
+    return the return of each episode. The env is seeded once, on its first reset. (The
+    loop is :func:`metaplastic.runtime.trials.trial_steps`; :func:`evaluate` goes through
+    :func:`metaplastic.runtime.trials.trial_returns`, which also resets the agent.)
+
+    Example:
+        >>> import metaplastic
+        >>> tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+        >>> agent = metaplastic.make("random").agent(tasks)
+        >>> agent.reset(seed=0)
+        >>> run_trial(agent, tasks.make_env(tasks.sample(1, seed=0)[0]), 4, seed=0).shape
+        (4,)
+    """
     out = np.zeros(episodes, dtype=np.float64)
-    for e in range(episodes):
-        obs, _ = env.reset(seed=seed if e == 0 else None)
-        ret = 0.0
-        for _ in range(MAX_STEPS_PER_EPISODE):
-            action = agent.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            reward = float(reward)
-            agent.observe(Transition(obs, action, reward, next_obs, bool(terminated), bool(truncated)))
-            ret += reward
-            obs = next_obs
-            if terminated or truncated:
-                break
-        else:
-            raise MetaplasticError(f"an episode ran {MAX_STEPS_PER_EPISODE} steps without ending; the task family must truncate")
-        agent.end_episode()
-        out[e] = ret
+    ret = 0.0
+    for d in trial_steps(agent, env, episodes, seed=seed, where=where):
+        ret += d.reward
+        if d.done:
+            out[d.episode] = ret
+            ret = 0.0
     return out

@@ -5,6 +5,12 @@ end, ``end_episode``) that follow it: the adaptation work an agent does between 
 decisions counts. At a larger batch, one step of a vector agent serves ``batch`` lanes;
 the latency is per step and the throughput is lanes × steps per second.
 
+Both run the library's own trial loops — :func:`metaplastic.runtime.trials.play` at batch
+1, :func:`metaplastic.runtime.vector.batch_steps` above — with their timing switched on:
+the environment's step and the harness's boundary checks fall outside the timed calls.
+Trials are the family's own length (``episodes_per_trial``); a new one starts, with a
+fresh seed, until enough decisions are timed.
+
 Example:
     >>> import metaplastic
     >>> lat = decision_latency(metaplastic.make("random"), metaplastic.make_tasks("bandits"), decisions=200)
@@ -14,13 +20,15 @@ Example:
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from metaplastic.core import Transition
+from metaplastic.core import VectorLearner
+from metaplastic.errors import ConfigError
+from metaplastic.runtime.trials import play, spec_of
+from metaplastic.runtime.vector import batch_steps, reveal_lanes
 
 
 @dataclass(frozen=True)
@@ -53,77 +61,66 @@ def decision_latency(learner: Any, tasks: Any, *, batch: int = 1, decisions: int
                      seed: int = 0) -> Latency:
     """Time ``decisions`` decision steps (after ``warmup``) of ``learner``'s agents on test
     tasks; batch 1 goes through the :class:`~metaplastic.core.Agent` contract, larger
-    batches through ``vector_agent``."""
+    batches through ``vector_agent`` (a :class:`~metaplastic.core.VectorLearner`).
+
+    Example:
+        >>> import metaplastic
+        >>> lat = decision_latency(metaplastic.make("thompson"), metaplastic.make_tasks("bandits:k=3,n=8"),
+        ...                        batch=16, decisions=50, warmup=5)
+        >>> lat.batch, lat.samples, lat.act_p50_s <= lat.p50_s
+        (16, 50, True)
+    """
     if batch == 1:
         return _latency_single(learner, tasks, decisions, warmup, seed)
+    if not isinstance(learner, VectorLearner):
+        raise ConfigError(f"latency at batch {batch} needs a learner with vector_agent(); {learner.name} has none (use batch=1)")
     return _latency_batched(learner, tasks, batch, decisions, warmup, seed)
 
 
 def _latency_single(learner: Any, tasks: Any, decisions: int, warmup: int, seed: int) -> Latency:
-    privileged = getattr(getattr(learner, "capabilities", None), "privileged", False)
-    times = np.empty(decisions + warmup)
-    act_times = np.empty(decisions + warmup)
-    task_iter = iter(tasks.sample(decisions + warmup, seed=seed, split="test"))
+    privileged = learner.capabilities.privileged
+    n = decisions + warmup
+    times = np.empty(n)
+    act_times = np.empty(n)
+    where = spec_of(tasks)
+    task_iter = iter(tasks.sample(n, seed=seed, split="test"))
     i = 0
-    clock = time.perf_counter_ns
-    while i < len(times):
-        task = next(task_iter)
-        agent, env = learner.agent(tasks), tasks.make_env(task)
-        agent.reset(seed=seed + i)
-        if privileged:
-            agent.reveal_task(task)
-        for e in range(tasks.episodes_per_trial):
-            obs, _ = env.reset(seed=seed + i if e == 0 else None)
-            done = False
-            while not done and i < len(times):
-                t0 = clock()
-                action = agent.act(obs)
-                t1 = clock()
-                nxt, r, term, trunc, _ = env.step(action)
-                t2 = clock()
-                agent.observe(Transition(obs, action, float(r), nxt, bool(term), bool(trunc)))
-                done = bool(term or trunc)
-                if done:
-                    agent.end_episode()
-                t3 = clock()
-                times[i] = ((t1 - t0) + (t3 - t2)) * 1e-9  # the agent's time, not the env's
-                act_times[i] = (t1 - t0) * 1e-9
-                obs = nxt
-                i += 1
-            if i >= len(times):
+    while i < n:
+        trial = play(learner.agent(tasks), tasks, next(task_iter), episodes=tasks.episodes_per_trial,
+                     agent_seed=seed + i, env_seed=seed + i, privileged=privileged, timed=True, where=where)
+        for d in trial:
+            times[i] = d.agent_ns * 1e-9  # agent.act + observe/end_episode: the agent's time, not the env's
+            act_times[i] = d.act_ns * 1e-9
+            i += 1
+            if i >= n:
+                trial.close()
                 break
     return _summary(times[warmup:], act_times[warmup:], 1)
 
 
 def _latency_batched(learner: Any, tasks: Any, batch: int, decisions: int, warmup: int, seed: int) -> Latency:
-    privileged = getattr(getattr(learner, "capabilities", None), "privileged", False)
+    privileged = learner.capabilities.privileged
     task_list = tasks.sample(batch, seed=seed, split="test")
     agent, venv = learner.vector_agent(tasks, batch), tasks.make_vector_env(task_list)
-    agent.reset(np.arange(batch) + seed)
-    if privileged:
-        agent.reveal_tasks(task_list)
-    obs, _ = venv.reset(seed=seed)
-    active = np.ones(batch, dtype=bool)
-    times = np.empty(decisions + warmup)
-    act_times = np.empty(decisions + warmup)
-    clock = time.perf_counter_ns
-    steps = 0
-    for i in range(len(times)):
-        t0 = clock()
-        actions = agent.act(obs, active)
-        t1 = clock()
-        nxt, r, term, trunc, _ = venv.step(actions)
-        t2 = clock()
-        agent.observe(obs, actions, r, nxt, term, trunc, active)
-        done = np.asarray(term) | np.asarray(trunc)
-        if done.any():
-            agent.end_episode(done)
-        t3 = clock()
-        times[i] = ((t1 - t0) + (t3 - t2)) * 1e-9
-        act_times[i] = (t1 - t0) * 1e-9
-        obs = nxt
-        steps += 1
-        if steps >= tasks.episodes_per_trial * 1000:  # a very long trial: start a new one
+    n = decisions + warmup
+    times = np.empty(n)
+    act_times = np.empty(n)
+    where = spec_of(tasks)
+    i = 0
+    try:
+        while i < n:
             agent.reset(np.arange(batch) + seed + i)
-            steps = 0
+            if privileged:
+                reveal_lanes(agent, task_list)
+            steps = batch_steps(venv, tasks.episodes_per_trial, env_seed=seed + i, act=agent.act, observe=agent.observe,
+                                end_episode=agent.end_episode, tasks=task_list, where=where, timed=True)
+            for st in steps:
+                times[i] = st.agent_ns * 1e-9
+                act_times[i] = st.act_ns * 1e-9
+                i += 1
+                if i >= n:
+                    steps.close()
+                    break
+    finally:
+        venv.close()
     return _summary(times[warmup:], act_times[warmup:], batch)

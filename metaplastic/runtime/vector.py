@@ -13,16 +13,19 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import time
+from math import isfinite
+from typing import Any, Callable, Generator, NamedTuple, Sequence
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from metaplastic.core import OpCounts, Transition, VectorAgent
-from metaplastic.errors import MetaplasticError
-from metaplastic.runtime.observations import check_observation
+from metaplastic.core import OpCounts, PrivilegedVectorAgent, Task, Transition, VectorAgent
+from metaplastic.errors import AgentContractError, InvalidObservation, InvalidReward, MetaplasticError
+from metaplastic.runtime.observations import ObservationCheck, boundary_message, check_observation, reward_problem
+from metaplastic.runtime.trials import MAX_STEPS_PER_EPISODE, task_label, too_long_message
 
-MAX_STEPS_PER_EPISODE = 1_000_000
+__all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "batch_steps", "drive_trials", "run_vector_trials"]
 
 
 class SingleLaneAgent:
@@ -76,45 +79,135 @@ def _unbatch(a: Any) -> Any:
 
 
 def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_seeds: np.ndarray, env_seed: int,
-                      reveal: list[Any] | None = None) -> np.ndarray:
+                      reveal: Sequence[Task] | None = None, tasks: Sequence[Task] | None = None,
+                      where: str | None = None) -> np.ndarray:
     """Play one trial of ``episodes`` episodes in every lane of ``venv`` with a
     :class:`VectorAgent`; return the ``(lanes, episodes)`` returns. ``reveal`` gives an
-    oracle its tasks."""
+    oracle (a :class:`~metaplastic.core.PrivilegedVectorAgent`) its tasks; ``tasks`` and
+    ``where`` (the family spec) name a lane's task in the boundary check's errors.
+
+    Example:
+        >>> import metaplastic
+        >>> dist = metaplastic.make_tasks("bandits:k=3,n=5")
+        >>> chunk = dist.sample(4, seed=0, split="test")
+        >>> agent = metaplastic.make("thompson").vector_agent(dist, 4)
+        >>> run_vector_trials(agent, dist.make_vector_env(chunk), 5, agent_seeds=np.arange(4), env_seed=0).shape
+        (4, 5)
+    """
     agent.reset(agent_seeds)
     if reveal is not None:
-        agent.reveal_tasks(reveal)
+        reveal_lanes(agent, reveal)
     return drive_trials(venv, episodes, env_seed=env_seed, act=agent.act, observe=agent.observe,
-                        end_episode=agent.end_episode)
+                        end_episode=agent.end_episode, tasks=tasks if tasks is not None else reveal, where=where)
+
+
+def reveal_lanes(agent: Any, tasks: Sequence[Task]) -> None:
+    """Show a privileged vector agent (an oracle) the task of each lane.
+
+    Example:
+        >>> import metaplastic
+        >>> dist = metaplastic.make_tasks("bandits:k=3,n=5")
+        >>> agent = metaplastic.make("oracle").vector_agent(dist, 2)
+        >>> agent.reset(np.arange(2))
+        >>> reveal_lanes(agent, dist.sample(2, seed=0))
+    """
+    if not isinstance(agent, PrivilegedVectorAgent):
+        raise AgentContractError(
+            f"the learner declares capabilities.privileged, but its vector agent {type(agent).__name__} has no "
+            "reveal_tasks(tasks); implement metaplastic.core.PrivilegedVectorAgent")
+    agent.reveal_tasks(tasks)
+
+
+class BatchStep(NamedTuple):
+    """One step of every lane, as :func:`batch_steps` yields it."""
+
+    step: int              # index of the batch step in the trial
+    decide: np.ndarray     # the lanes whose step was a real decision
+    act_ns: int = 0        # timed=True: the act call alone
+    agent_ns: int = 0      # timed=True: act + the observe/end_episode calls that followed
 
 
 def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.ndarray, np.ndarray], Any],
                  observe: Callable[..., None] | None = None,
-                 end_episode: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
-    """The batched trial loop shared by evaluation and training.
+                 end_episode: Callable[[np.ndarray], None] | None = None,
+                 tasks: Sequence[Task] | None = None, where: str | None = None, space: Any = None) -> np.ndarray:
+    """The batched trial loop shared by evaluation and training: :func:`batch_steps` run
+    to the end; returns the ``(lanes, episodes)`` returns.
 
-    Steps every lane of ``venv`` until each has played ``episodes`` episodes; returns the
-    ``(lanes, episodes)`` returns. Handles same-step and next-step autoreset, and lanes
-    whose episodes end at different times: ``act(obs, decide)`` gets the mask of lanes
-    whose step is a real decision (others are finished, or being reset by a next-step
-    autoreset, and their actions are ignored); ``observe(obs, actions, rewards, next_obs,
-    terminated, truncated, decide)`` follows each step (``next_obs`` is the final
-    observation of an episode that just ended); ``end_episode(mask)`` marks the lanes
-    whose episode ended.
+    Example:
+        >>> import metaplastic
+        >>> dist = metaplastic.make_tasks("bandits:k=3,n=4")
+        >>> venv = dist.make_vector_env(dist.sample(2, seed=0))
+        >>> drive_trials(venv, 4, env_seed=0, act=lambda obs, decide: np.zeros(2, dtype=np.int64)).shape
+        (2, 4)
+    """
+    steps = batch_steps(venv, episodes, env_seed=env_seed, act=act, observe=observe, end_episode=end_episode,
+                        tasks=tasks, where=where, space=space)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.ndarray, np.ndarray], Any],
+                observe: Callable[..., None] | None = None,
+                end_episode: Callable[[np.ndarray], None] | None = None,
+                tasks: Sequence[Task] | None = None, where: str | None = None, space: Any = None,
+                timed: bool = False) -> Generator[BatchStep, None, np.ndarray]:
+    """The batched trial loop, one :class:`BatchStep` yielded per step of every lane; its
+    return value (``StopIteration.value``) is the ``(lanes, episodes)`` returns.
+
+    Steps every lane of ``venv`` until each has played ``episodes`` episodes. Handles
+    same-step and next-step autoreset, and lanes whose episodes end at different times:
+    ``act(obs, decide)`` gets the mask of lanes whose step is a real decision (others are
+    finished, or being reset by a next-step autoreset, and their actions are ignored);
+    ``observe(obs, actions, rewards, next_obs, terminated, truncated, decide)`` follows
+    each step (``next_obs`` is the final observation of an episode that just ended);
+    ``end_episode(mask)`` marks the lanes whose episode ended.
+
+    What the env produces is checked before ``act``/``observe`` see it (observations
+    against ``space``, by default ``venv.single_observation_space``; rewards finite), in
+    one vectorized pass per step; a bad lane is a one-line
+    :class:`~metaplastic.errors.InvalidObservation` or
+    :class:`~metaplastic.errors.InvalidReward` naming ``where`` (the family spec), the
+    lane's task in ``tasks`` (its seed), the episode and the step. ``timed=True`` fills
+    each step's nanoseconds of the agent's calls (the env's time and the checks excluded).
+    A consumer may stop early (the latency benchmark stops after N steps).
+
+    Example:
+        >>> import metaplastic
+        >>> dist = metaplastic.make_tasks("bandits:k=3,n=4")
+        >>> venv = dist.make_vector_env(dist.sample(2, seed=0))
+        >>> [s.step for s in batch_steps(venv, 4, env_seed=0, act=lambda o, d: np.zeros(2, dtype=np.int64))]
+        [0, 1, 2, 3]
     """
     n = venv.num_envs
     mode = venv.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
     if mode == AutoresetMode.DISABLED:
         raise MetaplasticError("a batched env for trials must autoreset (same-step or next-step)")
+    check = ObservationCheck(venv.single_observation_space if space is None else space)
     obs, _ = venv.reset(seed=int(env_seed))
     returns = np.zeros((n, episodes), dtype=np.float64)
     ep_return = np.zeros(n, dtype=np.float64)
     ep_count = np.zeros(n, dtype=np.int64)
     ep_steps = np.zeros(n, dtype=np.int64)
     pending_reset = np.zeros(n, dtype=bool)
+    decide = np.ones(n, dtype=bool)
+    if (bad := check.batch_problem(obs)) is not None:
+        _raise_bad(InvalidObservation, bad, tasks, where, ep_count, ep_steps, decide, pending_reset, after_step=False)
     rows = np.arange(n)
+    clock = time.perf_counter_ns
+    act_ns = agent_ns = 0
+    step = 0
     while (ep_count < episodes).any():
         decide = (ep_count < episodes) & ~pending_reset
-        actions = act(obs, decide)
+        if timed:
+            t0 = clock()
+            actions = act(obs, decide)
+            act_ns = clock() - t0
+        else:
+            actions = act(obs, decide)
         next_obs, rewards, term, trunc, infos = venv.step(actions)
         rewards = np.asarray(rewards, dtype=np.float64)
         term, trunc = np.asarray(term, dtype=bool), np.asarray(trunc, dtype=bool)
@@ -123,8 +216,27 @@ def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.n
         if mode == AutoresetMode.SAME_STEP and done.any() and "final_obs" in infos:
             final_obs = np.array(next_obs, copy=True)
             final_obs[done] = np.stack(list(np.asarray(infos["final_obs"])[done]))
-        if observe is not None:
-            observe(obs, actions, rewards, final_obs, term, trunc, decide)
+            if (bad := check.batch_problem(final_obs)) is not None:
+                _raise_bad(InvalidObservation, bad, tasks, where, ep_count, ep_steps, decide, pending_reset)
+        if (bad := check.batch_problem(next_obs)) is not None:
+            _raise_bad(InvalidObservation, bad, tasks, where, ep_count, ep_steps, decide, pending_reset,
+                       reset_lanes=done if mode == AutoresetMode.SAME_STEP else None)
+        if not isfinite(rewards.sum()) and not np.isfinite(rewards).all():  # NaN/inf make the sum non-finite
+            lane = int(np.argmin(np.isfinite(rewards)))
+            _raise_bad(InvalidReward, (lane, reward_problem(rewards[lane]) or "reward is not finite"), tasks, where,
+                       ep_count, ep_steps, decide, pending_reset)
+        if timed:
+            t2 = clock()
+            if observe is not None:
+                observe(obs, actions, rewards, final_obs, term, trunc, decide)
+            if end_episode is not None and done.any():
+                end_episode(done)
+            agent_ns = act_ns + clock() - t2
+        else:
+            if observe is not None:
+                observe(obs, actions, rewards, final_obs, term, trunc, decide)
+            if end_episode is not None and done.any():
+                end_episode(done)
         ep_return[decide] += rewards[decide]
         ep_steps[decide] += 1
         if done.any():
@@ -133,11 +245,37 @@ def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.n
             ep_return[idx] = 0.0
             ep_steps[idx] = 0
             ep_count[idx] += 1
-            if end_episode is not None:
-                end_episode(done)
-        if ep_steps.max(initial=0) > MAX_STEPS_PER_EPISODE:
-            raise MetaplasticError(f"an episode ran {MAX_STEPS_PER_EPISODE} steps without ending; the task family must truncate")
+        if ep_steps.max(initial=0) >= MAX_STEPS_PER_EPISODE:
+            lane = int(np.argmax(ep_steps))
+            raise MetaplasticError(too_long_message(_lane_label(where, tasks, lane), int(ep_count[lane])))
         if mode == AutoresetMode.NEXT_STEP:
             pending_reset = done  # the next step call resets these lanes; its result is a first obs
         obs = next_obs
+        yield BatchStep(step, decide, act_ns, agent_ns)
+        step += 1
     return returns
+
+
+def _lane_label(where: str | None, tasks: Sequence[Task] | None, lane: int) -> str:
+    if tasks is not None and 0 <= lane < len(tasks):
+        return task_label(where or tasks[lane].family, tasks[lane])
+    return f"{where or 'batched env'}, lane {lane}" if lane >= 0 else (where or "batched env")
+
+
+def _raise_bad(kind: type[Exception], bad: tuple[int, str], tasks: Sequence[Task] | None, where: str | None,
+               ep_count: np.ndarray, ep_steps: np.ndarray, decide: np.ndarray, pending_reset: np.ndarray, *,
+               after_step: bool = True, reset_lanes: np.ndarray | None = None) -> None:
+    """Raise the boundary error for lane ``bad[0]``, locating its episode and step: a lane
+    that decided is one step further in its episode, unless its episode just ended and the
+    env already reset it (``reset_lanes``); a lane being reset starts its next episode."""
+    lane, what = bad
+    episode, step = 0, 0
+    if lane >= 0:
+        episode, step = int(ep_count[lane]), int(ep_steps[lane])
+        if after_step and decide[lane]:
+            step += 1
+            if reset_lanes is not None and reset_lanes[lane]:
+                episode, step = episode + 1, 0
+        elif after_step and pending_reset[lane]:
+            step = 0
+    raise kind(boundary_message(_lane_label(where, tasks, lane), episode, step, what))

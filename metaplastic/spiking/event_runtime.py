@@ -48,9 +48,10 @@ class EventDrivenLanes:
         self._w_rec_t = np.ascontiguousarray(net.w_rec.T, dtype=F32)[None]
         self.w_out = np.ascontiguousarray(net.w_out, dtype=F32)
         self.b_out = np.ascontiguousarray(net.b_out, dtype=F32)
-        rows = [net.du, net.dv, net.vth, net.bias, net.dtheta, net.theta_step, net.dr, net.readout_decay,
-                np.full(n, 1.0 if net.neuron == "alif" else 0.0)]
-        self.neuron = np.ascontiguousarray(np.stack(rows), dtype=F32)
+        self.neuron = np.ascontiguousarray(np.stack([getattr(net, name) for name in K.PARAM_ROWS]), dtype=F32)
+        model = net.neuron_type
+        self.kind = K.NEURON_CODES[model]
+        self.state_words = len(model.state) + 1  # the model's state variables and the readout trace
         self.keep = float(1.0 - p.trace_decay)
         empty3 = np.zeros((0, 0, 0), F32)
         self.lr_in_t = np.ascontiguousarray(p.lr_in.T, dtype=F32) if self.plastic_in else np.zeros((0, 0), F32)
@@ -96,9 +97,9 @@ class EventDrivenLanes:
             # the kernel does no bounds checks: refuse what would read or write out of bounds
             raise ValueError(f"decide needs x {self.x_prev.shape}, modulation and active ({self.num_lanes},); "
                              f"got {x.shape}, {mod.shape}, {act.shape}")
-        K.decide(self.w_in_t, self.w_rec_t, self.w_out, self.b_out, self.neuron, self.lr_in_t, self.lr_rec_t,
-                 self.keep, self.e_in, self.e_rec, self.state, self.x_prev, self.spk, self.nspk, x, mod, act,
-                 self.net.substeps, self.y, self.counts)
+        K.decide(self.w_in_t, self.w_rec_t, self.w_out, self.b_out, self.neuron, self.kind, self.state_words,
+                 self.lr_in_t, self.lr_rec_t, self.keep, self.e_in, self.e_rec, self.state, self.x_prev, self.spk,
+                 self.nspk, x, mod, act, self.net.substeps, self.y, self.counts)
         return self.y
 
     def ops(self) -> OpCounts:

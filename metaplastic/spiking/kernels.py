@@ -19,8 +19,9 @@ Array layout (``L`` lanes, ``N`` neurons, ``I`` inputs, ``A`` readout units):
 * ``w_in_t`` (Lw, I, N) and ``w_rec_t`` (Lw, N, N): weights transposed (row = one
   presynaptic source's fan-out); ``Lw`` is 1 (shared) or ``L`` (per-lane copies that
   plasticity changes).
-* ``neuron`` (9, N): rows ``du, dv, vth, bias, dtheta, theta_step, dr, readout_decay`` and
-  the alif flag in row 8 (the same value in every column).
+* ``neuron`` (8, N): rows ``du, dv, vth, bias, dtheta, theta_step, dr, readout_decay``;
+  ``kind`` the neuron type's code (:data:`NEURON_CODES`): which of :data:`NEURON_STEPS`
+  steps the neurons.
 * ``state`` (5, L, N): rows ``u, v, theta, r, z``; ``x_prev`` (L, I) the input in flight;
   ``spk`` (L, N) indices of the neurons that spiked last step, ``nspk`` (L,) how many.
 * ``lr_in_t`` (I, N), ``lr_rec_t`` (N, N), ``e_in`` (L, I, N), ``e_rec`` (L, N, N): the
@@ -29,17 +30,96 @@ Array layout (``L`` lanes, ``N`` neurons, ``I`` inputs, ``A`` readout units):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
+from numba.extending import overload
+
+from metaplastic.spiking.neurons import ADAPTIVE_LIF, CUBA_LIF, NeuronType
 
 # indices into the ``counts`` array the kernels accumulate into
 MACS, ACS, EVENTS, NEURON_UPDATES, SPIKES, SYNAPTIC_UPDATES, MEM_BYTES, TRACE_UPDATES = range(8)
 N_COUNTS = 8
 
-# rows of the ``neuron`` parameter array
-DU, DV, VTH, BIAS, DTHETA, THETA_STEP, DR, READOUT_DECAY, ALIF = range(9)
+# rows of the ``neuron`` parameter array: SpikingNet's per-neuron fields
+PARAM_ROWS = ("du", "dv", "vth", "bias", "dtheta", "theta_step", "dr", "readout_decay")
+DU, DV, VTH, BIAS, DTHETA, THETA_STEP, DR, READOUT_DECAY = range(len(PARAM_ROWS))
 # rows of the ``state`` array
 U, V, THETA, R, Z = range(5)
+
+
+# --- the neuron types: one time step of a lane's neurons, given their synaptic input ``a``
+# (N,); each writes the lane's state and the spikes ``s`` (N,). They live in this file so
+# that editing one invalidates the cached kernels (numba checks a cached function's own
+# file only).
+
+
+@numba.njit(cache=True)
+def _cuba_lif(neuron, state, lane, a, s):  # pragma: no cover - jitted
+    """:class:`~metaplastic.spiking.neurons.CubaLIF`."""
+    for k in range(a.shape[0]):
+        u = (1.0 - neuron[DU, k]) * state[U, lane, k] + a[k]
+        v = (1.0 - neuron[DV, k]) * state[V, lane, k] + u + neuron[BIAS, k]
+        s[k] = v > neuron[VTH, k]
+        if s[k]:
+            v = 0.0
+        state[U, lane, k] = u
+        state[V, lane, k] = v
+
+
+@numba.njit(cache=True)
+def _alif(neuron, state, lane, a, s):  # pragma: no cover - jitted
+    """:class:`~metaplastic.spiking.neurons.ALIF`."""
+    for k in range(a.shape[0]):
+        u = (1.0 - neuron[DU, k]) * state[U, lane, k] + a[k]
+        v = (1.0 - neuron[DV, k]) * state[V, lane, k] + u + neuron[BIAS, k]
+        vth = neuron[VTH, k]
+        th = (1.0 - neuron[DTHETA, k]) * (state[THETA, lane, k] - vth) + vth
+        r = (1.0 - neuron[DR, k]) * state[R, lane, k]
+        s[k] = v - r >= th
+        if s[k]:
+            r += 2.0 * th
+            th += neuron[THETA_STEP, k]
+        state[THETA, lane, k] = th
+        state[R, lane, k] = r
+        state[U, lane, k] = u
+        state[V, lane, k] = v
+
+
+#: this runtime's update of each neuron type (jitted; see the functions above)
+NEURON_STEPS: dict[NeuronType, Callable] = {CUBA_LIF: _cuba_lif, ADAPTIVE_LIF: _alif}
+#: the integer code the kernels take for each neuron type: its position in NEURON_STEPS
+NEURON_CODES: dict[NeuronType, int] = {t: code for code, t in enumerate(NEURON_STEPS)}
+
+
+def _step_neurons(kind, neuron, state, lane, a, s):  # pragma: no cover - typed by numba only
+    """``NEURON_STEPS[type](neuron, state, lane, a, s)`` for the type whose code is ``kind``."""
+    raise NotImplementedError("called from jitted code only")
+
+
+def _chain(steps: tuple) -> Callable:
+    """A jitted ``(kind, *args) -> steps[kind](*args)``: one comparison per registered type,
+    built from the registry (so no kernel names a type)."""
+    first = steps[0]
+    if len(steps) == 1:
+        return numba.njit(lambda kind, neuron, state, lane, a, s: first(neuron, state, lane, a, s))
+    rest = _chain(steps[1:])
+
+    @numba.njit
+    def pick(kind, neuron, state, lane, a, s):  # pragma: no cover - jitted
+        if kind == 0:
+            first(neuron, state, lane, a, s)
+        else:
+            rest(kind - 1, neuron, state, lane, a, s)
+
+    return pick
+
+
+@overload(_step_neurons)
+def _step_neurons_impl(kind, neuron, state, lane, a, s):
+    step = _chain(tuple(NEURON_STEPS.values()))
+    return lambda kind, neuron, state, lane, a, s: step(kind, neuron, state, lane, a, s)
 
 
 @numba.njit(cache=True)
@@ -67,13 +147,15 @@ def _apply_rule(w_t, lw, lr_t, m, e, lane, counts):  # pragma: no cover - jitted
 
 
 @numba.njit(cache=True)
-def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in, e_rec,
+def decide(w_in_t, w_rec_t, w_out, b_out, neuron, kind, state_words, lr_in_t, lr_rec_t, keep, e_in, e_rec,
            state, x_prev, spk, nspk, x, mod, active, substeps, y, counts):  # pragma: no cover - jitted
     """One decision on every active lane: ``substeps`` time steps, then the readout ``y``.
 
     ``x`` (L, I) is the decision's graded input, held for its time steps; ``mod`` (L,) the
     plasticity third factor, applied on the first of them; ``keep`` is
-    ``1 - trace_decay``. Inactive lanes are left exactly as they were.
+    ``1 - trace_decay``; ``state_words`` the numbers each neuron reads and writes per time
+    step (its type's state variables and the readout trace). Inactive lanes are left
+    exactly as they were.
     """
     n_lanes = state.shape[1]
     n = state.shape[2]
@@ -82,9 +164,9 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
     shared = w_in_t.shape[0] == 1
     plastic_in = lr_in_t.shape[0] > 0
     plastic_rec = lr_rec_t.shape[0] > 0
-    alif = neuron[ALIF, 0] != 0.0
     a = np.empty(n, np.float32)
     fired = np.empty(n, np.int32)
+    spiked = np.empty(n, np.bool_)
     wbytes = 4
     for lane in range(n_lanes):
         if not active[lane]:
@@ -110,28 +192,11 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
             counts[EVENTS] += ns * n
             counts[MEM_BYTES] += wbytes * ns * n
             # neurons
+            _step_neurons(kind, neuron, state, lane, a, spiked)
             cnt = 0
             for k in range(n):
-                u = (1.0 - neuron[DU, k]) * state[U, lane, k] + a[k]
-                v = (1.0 - neuron[DV, k]) * state[V, lane, k] + u + neuron[BIAS, k]
-                if alif:
-                    vth = neuron[VTH, k]
-                    th = (1.0 - neuron[DTHETA, k]) * (state[THETA, lane, k] - vth) + vth
-                    r = (1.0 - neuron[DR, k]) * state[R, lane, k]
-                    s = v - r >= th
-                    if s:
-                        r += 2.0 * th
-                        th += neuron[THETA_STEP, k]
-                    state[THETA, lane, k] = th
-                    state[R, lane, k] = r
-                else:
-                    s = v > neuron[VTH, k]
-                    if s:
-                        v = 0.0
-                state[U, lane, k] = u
-                state[V, lane, k] = v
                 z = (1.0 - neuron[READOUT_DECAY, k]) * state[Z, lane, k]
-                if s:
+                if spiked[k]:
                     z += 1.0
                     fired[cnt] = k
                     cnt += 1
@@ -139,7 +204,7 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, lr_in_t, lr_rec_t, keep, e_in,
             counts[NEURON_UPDATES] += n
             counts[ACS] += n  # the readout trace z of every neuron (as the snntorch runtime counts it)
             counts[SPIKES] += cnt
-            counts[MEM_BYTES] += wbytes * (5 if alif else 3) * 2 * n
+            counts[MEM_BYTES] += wbytes * state_words * 2 * n
             # plasticity: eligibility traces of this step, weights changed where m != 0
             m = mod[lane] if t == 0 else 0.0
             if plastic_rec:

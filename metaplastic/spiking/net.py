@@ -27,14 +27,18 @@ import numpy as np
 
 from metaplastic.errors import ConfigError, RunDirError
 from metaplastic.runs.atomic import atomic_save_npz
+from metaplastic.spiking.neurons import CUBA_LIF, NEURON_TYPES, NeuronType
 
 __all__ = ["SpikingNet", "Plasticity", "NEURONS", "ENCODINGS", "MODULATORS", "FORMAT", "VERSION"]
 
-NEURONS = ("cuba-lif", "alif")       # Lava LIF; Lava ATRLIF (lava-dl's ALIF)
+NEURONS = tuple(NEURON_TYPES)        # the names of the neuron models (metaplastic.spiking.neurons)
 ENCODINGS = ("current",)             # how an encoded observation enters the network
 MODULATORS = ("reward", "rpe")       # the third factor of the plasticity rule
 FORMAT = "metaplastic.SpikingNet"    # tag of the npz file and of the NIR side field
 VERSION = 1
+
+
+_MODEL_PARAMS = tuple(dict.fromkeys(p for t in NEURON_TYPES.values() for p in t.params))  # all models' parameters
 
 
 # --- validation helpers: every failure is a one-line ConfigError naming the field and the fix
@@ -264,7 +268,7 @@ class SpikingNet:
         True
     """
 
-    neuron: str = "cuba-lif"            # one of NEURONS
+    neuron: str = CUBA_LIF.name         # one of NEURONS; the model itself is neuron_type
     w_in: np.ndarray                    # (N, I) input weights [a.u. of current per input unit]
     w_rec: np.ndarray | float = 0.0     # (N, N) recurrent weights, row = post-synaptic [a.u. per spike]
     w_out: np.ndarray                   # (A, N) readout weights [readout unit per unit of trace z]
@@ -285,6 +289,7 @@ class SpikingNet:
     def __post_init__(self) -> None:
         o = "SpikingNet"
         neuron = _choice(o, "neuron", self.neuron, NEURONS)
+        model = NEURON_TYPES[neuron]
         w_in = _matrix(o, "w_in", self.w_in, "neurons, inputs")
         n, i = w_in.shape
         w_out = _matrix(o, "w_out", self.w_out, "readout units, neurons")
@@ -300,10 +305,10 @@ class SpikingNet:
             _in_range(o, name, v[name], 0.0, 1.0, unit=" (a decay per time step)")
         _in_range(o, "vth", v["vth"], 0.0, low_open=True, unit=" (spiking needs a positive threshold)")
         _in_range(o, "theta_step", v["theta_step"], 0.0)
-        if neuron != "alif":
-            for name in ("dtheta", "theta_step", "dr"):
-                if np.any(v[name]):
-                    raise ConfigError(f"{o}: {name} is used by neuron='alif' only; leave it 0 or set neuron='alif'")
+        for name in _MODEL_PARAMS:  # what only other models read must stay 0
+            if name not in model.params and np.any(v[name]):
+                used_by = " or ".join(f"neuron={t.name!r}" for t in NEURON_TYPES.values() if name in t.params)
+                raise ConfigError(f"{o}: {name} is used by {used_by} only; leave it 0 or set {used_by}")
         v["dt"] = _scalar(o, "dt", self.dt, float)
         _in_range(o, "dt", _floats(o, "dt", v["dt"]), 0.0, low_open=True, unit=" seconds")
         v["substeps"] = _scalar(o, "substeps", self.substeps, int)
@@ -314,6 +319,16 @@ class SpikingNet:
             raise ConfigError(f"{o}: plasticity must be a Plasticity or None, got {type(plasticity).__name__}")
         v["plasticity"] = plasticity._sized(n, i)
         _freeze(self, v)
+
+    @property
+    def neuron_type(self) -> NeuronType:
+        """The neuron model (:mod:`metaplastic.spiking.neurons`) that ``neuron`` names.
+
+        Example:
+            >>> SpikingNet(w_in=[[1.0]], w_out=[[1.0]], du=1, dv=1).neuron_type.state
+            ('u', 'v')
+        """
+        return NEURON_TYPES[self.neuron]
 
     @property
     def n_inputs(self) -> int:

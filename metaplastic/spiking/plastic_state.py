@@ -28,10 +28,10 @@ presynaptic patterns and whose values are the postsynaptic patterns they evoked,
 with the reward as the third factor.
 
 ``initial(..., history=torch.is_grad_enabled())`` picks the form (as
-:meth:`SpikingActorCritic.initial_state` calls it); the other
-functions read it from the state (2 tensors: dense; 4: history). Lanes that do not decide
-keep their old state (:func:`select`); the history pads their entries with zeros, which
-contribute nothing.
+:meth:`SpikingActorCritic.initial_state` calls it): a :class:`DenseTrace` or a
+:class:`SpikeHistory`, named tuples whose methods compute in their own form (the module
+functions below call them). Lanes that do not decide keep their old state
+(:func:`select`); the history pads their entries with zeros, which contribute nothing.
 
 Example:
     >>> import torch
@@ -40,92 +40,177 @@ Example:
     >>> for history in (False, True):
     ...     st = initial(1, 3, lr, history=history)
     ...     st = after_step(st, s1, s0, lam=torch.tensor(0.5), modulation=torch.tensor([2.0]), rates=lr)
-    ...     print(recurrent_input(st, s1, lr).tolist(), weight_change(st, lr)[0, 1].tolist())
-    [[0.0, 1.0, 1.0]] [1.0, 0.0, 1.0]
-    [[0.0, 1.0, 1.0]] [1.0, 0.0, 1.0]
+    ...     print(type(st).__name__, recurrent_input(st, s1, lr).tolist(), weight_change(st, lr)[0, 1].tolist())
+    DenseTrace [[0.0, 1.0, 1.0]] [1.0, 0.0, 1.0]
+    SpikeHistory [[0.0, 1.0, 1.0]] [1.0, 0.0, 1.0]
 """
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, NamedTuple, Union
 
 import torch
 
-__all__ = ["initial", "recurrent_input", "after_step", "select", "weight_change", "full_rates", "Rates"]
+__all__ = ["DenseTrace", "SpikeHistory", "PlasticState", "initial", "recurrent_input", "after_step", "select",
+           "weight_change", "full_rates", "Rates"]
 
 Rates = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]  # lr (N, N), or its factors (P, Q), each (N, R)
 
 
 def full_rates(rates: Rates) -> torch.Tensor:
-    """The ``(N, N)`` learning-rate matrix of ``rates``."""
+    """The ``(N, N)`` learning-rate matrix of ``rates``.
+
+    Example:
+        >>> full_rates((torch.ones(3, 1), torch.full((3, 1), 2.0)))[0].tolist()
+        [2.0, 2.0, 2.0]
+    """
     return rates[0] @ rates[1].T if isinstance(rates, tuple) else rates
 
 
-def _is_history(state: tuple[torch.Tensor, ...]) -> bool:
-    return len(state) == 4
+class DenseTrace(NamedTuple):
+    """The dense form: the weight change and the eligibility trace of every synapse.
 
+    Example:
+        >>> st = initial(2, 3, torch.zeros(1), history=False)
+        >>> st.dw.shape, st.trace.shape
+        (torch.Size([2, 3, 3]), torch.Size([2, 3, 3]))
+    """
 
-def initial(batch: int, n: int, like: torch.Tensor, *, history: bool) -> tuple[torch.Tensor, ...]:
-    """Zero plasticity state for ``batch`` lanes of ``n`` neurons (device and dtype of ``like``)."""
-    kw = {"device": like.device, "dtype": like.dtype}
-    if history:  # post spikes a, pre spikes b (B, T, N); decay g and modulation sum c (B, T); T = 0
-        empty = torch.zeros(batch, 0, n, **kw)
-        return empty, empty.clone(), torch.zeros(batch, 0, **kw), torch.zeros(batch, 0, **kw)
-    zz = torch.zeros(batch, n, n, **kw)
-    return zz, zz.clone()  # dW, E
+    dw: torch.Tensor     # (B, N, N) weight change dW, row = post-synaptic
+    trace: torch.Tensor  # (B, N, N) eligibility trace E
 
+    def recurrent_input(self, s_prev: torch.Tensor, rates: Rates) -> torch.Tensor:
+        """``dW s_prev`` per lane (see :func:`recurrent_input`)."""
+        return torch.bmm(self.dw, s_prev[:, :, None])[:, :, 0]
 
-def recurrent_input(state: tuple[torch.Tensor, ...], s_prev: torch.Tensor, rates: Rates) -> torch.Tensor:
-    """``dW s_prev`` per lane: what the learned weight change adds to the recurrent input."""
-    if not _is_history(state):
-        return torch.bmm(state[0], s_prev[:, :, None])[:, :, 0]
-    post, pre, _, c = state
-    if post.shape[1] == 0:
-        return torch.zeros_like(s_prev)
-    if isinstance(rates, tuple):  # low rank: keys <Q_r ⊙ b_τ, s> (B, T, R), read out through P
-        p, q = rates
-        keys = torch.bmm(pre, s_prev[:, :, None] * q) * c[:, :, None]  # (B, T, R)
-        return (torch.bmm(post.transpose(1, 2), keys) * p).sum(-1)
-    gated = torch.matmul(pre * s_prev[:, None, :], rates.T)  # (B, T, N): lr (b_τ ⊙ s)
-    return torch.einsum("bt,btn,btn->bn", c, post, gated)
-
-
-def after_step(state: tuple[torch.Tensor, ...], s: torch.Tensor, s_prev: torch.Tensor, *, lam: torch.Tensor,
-               modulation: torch.Tensor | None, rates: Rates) -> tuple[torch.Tensor, ...]:
-    """The state after a time step that emitted ``s`` (``s_prev`` arrived): the trace decays by
-    ``lam`` and gains ``s ⊗ s_prev``; with ``modulation`` (B,) the weights change by
-    ``lr ⊙ modulation E`` (the history form applies the rates when it is read)."""
-    if not _is_history(state):
-        dw, trace = state
+    def after_step(self, s: torch.Tensor, s_prev: torch.Tensor, *, lam: torch.Tensor,
+                   modulation: torch.Tensor | None, rates: Rates) -> DenseTrace:
+        """The state after a time step (see :func:`after_step`)."""
+        dw, trace = self
         trace = lam * trace + s[:, :, None] * s_prev[:, None, :]
         if modulation is not None:
             dw = dw + full_rates(rates) * modulation[:, None, None] * trace
-        return dw, trace
-    post, pre, g, c = state
-    one = torch.ones(g.shape[0], 1, device=g.device, dtype=g.dtype)
-    g = torch.cat([lam * g, one], 1)
-    post, pre = torch.cat([post, s[:, None, :]], 1), torch.cat([pre, s_prev[:, None, :]], 1)
-    c = torch.cat([c, torch.zeros_like(one)], 1)
-    if modulation is not None:
-        c = c + modulation[:, None] * g
-    return post, pre, g, c
+        return DenseTrace(dw, trace)
+
+    def weight_change(self, rates: Rates) -> torch.Tensor:
+        """``dW`` (B, N, N)."""
+        return self.dw
 
 
-def select(mask: torch.Tensor, new: tuple[torch.Tensor, ...], old: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """``new`` where ``mask`` (B,) holds, else ``old``, tensor by tensor (a policy's whole
-    state; an ``old`` spike history shorter than ``new`` is padded with zeros first)."""
-    out = []
-    for n, o in zip(new, old):
-        if o.shape != n.shape:  # history: the old lanes' missing entries are zeros (no effect)
-            pad = torch.zeros(o.shape[0], n.shape[1] - o.shape[1], *o.shape[2:], device=o.device, dtype=o.dtype)
-            o = torch.cat([o, pad], 1)
-        out.append(torch.where(mask.reshape(-1, *([1] * (n.dim() - 1))), n, o))
-    return tuple(out)
+class SpikeHistory(NamedTuple):
+    """The history form: the spikes of every past time step, and their coefficients.
+
+    Example:
+        >>> st = initial(2, 3, torch.zeros(1), history=True)
+        >>> st.post.shape, st.c.shape   # no time step yet
+        (torch.Size([2, 0, 3]), torch.Size([2, 0]))
+    """
+
+    post: torch.Tensor  # (B, T, N) post-synaptic spikes a_τ = s[τ]
+    pre: torch.Tensor   # (B, T, N) pre-synaptic spikes b_τ = s[τ-1]
+    g: torch.Tensor     # (B, T) trace decay g_τ = λ^(t-τ)
+    c: torch.Tensor     # (B, T) modulation sum c_τ
+
+    def recurrent_input(self, s_prev: torch.Tensor, rates: Rates) -> torch.Tensor:
+        """``dW s_prev`` per lane (see :func:`recurrent_input`)."""
+        post, pre, _, c = self
+        if post.shape[1] == 0:
+            return torch.zeros_like(s_prev)
+        if isinstance(rates, tuple):  # low rank: keys <Q_r ⊙ b_τ, s> (B, T, R), read out through P
+            p, q = rates
+            keys = torch.bmm(pre, s_prev[:, :, None] * q) * c[:, :, None]  # (B, T, R)
+            return (torch.bmm(post.transpose(1, 2), keys) * p).sum(-1)
+        gated = torch.matmul(pre * s_prev[:, None, :], rates.T)  # (B, T, N): lr (b_τ ⊙ s)
+        return torch.einsum("bt,btn,btn->bn", c, post, gated)
+
+    def after_step(self, s: torch.Tensor, s_prev: torch.Tensor, *, lam: torch.Tensor,
+                   modulation: torch.Tensor | None, rates: Rates) -> SpikeHistory:
+        """The state after a time step (see :func:`after_step`); the rates apply when read."""
+        post, pre, g, c = self
+        one = torch.ones(g.shape[0], 1, device=g.device, dtype=g.dtype)
+        g = torch.cat([lam * g, one], 1)
+        post, pre = torch.cat([post, s[:, None, :]], 1), torch.cat([pre, s_prev[:, None, :]], 1)
+        c = torch.cat([c, torch.zeros_like(one)], 1)
+        if modulation is not None:
+            c = c + modulation[:, None] * g
+        return SpikeHistory(post, pre, g, c)
+
+    def weight_change(self, rates: Rates) -> torch.Tensor:
+        """``dW`` (B, N, N), summed from the history."""
+        post, pre, _, c = self
+        return full_rates(rates) * torch.einsum("bt,bti,btj->bij", c, post, pre)
 
 
-def weight_change(state: tuple[torch.Tensor, ...], rates: Rates) -> torch.Tensor:
-    """``dW`` (B, N, N) in either form."""
-    if not _is_history(state):
-        return state[0]
-    post, pre, _, c = state
-    return full_rates(rates) * torch.einsum("bt,bti,btj->bij", c, post, pre)
+PlasticState = Union[DenseTrace, SpikeHistory]
+
+
+def initial(batch: int, n: int, like: torch.Tensor, *, history: bool) -> PlasticState:
+    """Zero plasticity state for ``batch`` lanes of ``n`` neurons (device and dtype of ``like``).
+
+    Example:
+        >>> type(initial(1, 4, torch.zeros(1), history=False)).__name__
+        'DenseTrace'
+    """
+    kw = {"device": like.device, "dtype": like.dtype}
+    if history:  # T = 0 time steps so far
+        empty = torch.zeros(batch, 0, n, **kw)
+        return SpikeHistory(empty, empty.clone(), torch.zeros(batch, 0, **kw), torch.zeros(batch, 0, **kw))
+    zz = torch.zeros(batch, n, n, **kw)
+    return DenseTrace(zz, zz.clone())
+
+
+def recurrent_input(state: PlasticState, s_prev: torch.Tensor, rates: Rates) -> torch.Tensor:
+    """``dW s_prev`` per lane: what the learned weight change adds to the recurrent input.
+
+    Example:
+        >>> recurrent_input(initial(2, 3, torch.zeros(1), history=True), torch.ones(2, 3), torch.ones(3, 3)).shape
+        torch.Size([2, 3])
+    """
+    return state.recurrent_input(s_prev, rates)
+
+
+def after_step(state: PlasticState, s: torch.Tensor, s_prev: torch.Tensor, *, lam: torch.Tensor,
+               modulation: torch.Tensor | None, rates: Rates) -> PlasticState:
+    """The state after a time step that emitted ``s`` (``s_prev`` arrived): the trace decays by
+    ``lam`` and gains ``s ⊗ s_prev``; with ``modulation`` (B,) the weights change by
+    ``lr ⊙ modulation E`` (the history form applies the rates when it is read).
+
+    Example:
+        >>> st = after_step(initial(1, 2, torch.zeros(1), history=False), torch.ones(1, 2), torch.ones(1, 2),
+        ...                 lam=torch.tensor(0.5), modulation=None, rates=torch.ones(2, 2))
+        >>> st.trace[0].tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
+    return state.after_step(s, s_prev, lam=lam, modulation=modulation, rates=rates)
+
+
+def select(mask: torch.Tensor, new: Any, old: Any) -> Any:
+    """``new`` where ``mask`` (B,) holds, else ``old``, tensor by tensor through nested named
+    tuples (a policy's whole state; ``None`` stays ``None``; an ``old`` spike history shorter
+    than ``new`` is padded with zeros first).
+
+    Example:
+        >>> new, old = initial(2, 2, torch.zeros(1), history=False), initial(2, 2, torch.ones(1), history=False)
+        >>> new = DenseTrace(new.dw + 1, new.trace)
+        >>> select(torch.tensor([True, False]), new, old).dw[:, 0, 0].tolist()
+        [1.0, 0.0]
+    """
+    if new is None:
+        return None
+    if isinstance(new, torch.Tensor):
+        if old.shape != new.shape:  # history: the old lanes' missing entries are zeros (no effect)
+            pad = torch.zeros(old.shape[0], new.shape[1] - old.shape[1], *old.shape[2:], device=old.device,
+                              dtype=old.dtype)
+            old = torch.cat([old, pad], 1)
+        return torch.where(mask.reshape(-1, *([1] * (new.dim() - 1))), new, old)
+    return type(new)._make(select(mask, n, o) for n, o in zip(new, old, strict=True))
+
+
+def weight_change(state: PlasticState, rates: Rates) -> torch.Tensor:
+    """``dW`` (B, N, N) in either form.
+
+    Example:
+        >>> weight_change(initial(1, 2, torch.zeros(1), history=True), torch.ones(2, 2)).tolist()
+        [[[0.0, 0.0], [0.0, 0.0]]]
+    """
+    return state.weight_change(rates)

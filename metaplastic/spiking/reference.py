@@ -21,8 +21,9 @@ import numpy as np
 
 from metaplastic.errors import ConfigError
 from metaplastic.spiking.net import SpikingNet
+from metaplastic.spiking.neurons import ADAPTIVE_LIF, CUBA_LIF, NeuronType
 
-__all__ = ["simulate", "Trajectory"]
+__all__ = ["simulate", "Trajectory", "NEURON_STEPS"]
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,20 @@ class Trajectory:
     w_rec: np.ndarray       # (N, N) recurrent weights after the last step (plasticity)
 
 
-def _lif(net: SpikingNet, st: dict[str, np.ndarray]) -> np.ndarray:
-    """cuba-lif spike and reset: s = v > vth, then v = 0 where s."""
+def _cuba_lif(net: SpikingNet, st: dict[str, np.ndarray], a: np.ndarray) -> np.ndarray:
+    """:class:`~metaplastic.spiking.neurons.CubaLIF`: current, voltage, spike, reset to 0."""
+    st["u"] = (1 - net.du) * st["u"] + a
+    st["v"] = (1 - net.dv) * st["v"] + st["u"] + net.bias
     s = st["v"] > net.vth
     st["v"] = np.where(s, 0.0, st["v"])
     return s
 
 
-def _alif(net: SpikingNet, st: dict[str, np.ndarray]) -> np.ndarray:
-    """alif threshold and refractory dynamics, spike, then the post-spike update."""
+def _alif(net: SpikingNet, st: dict[str, np.ndarray], a: np.ndarray) -> np.ndarray:
+    """:class:`~metaplastic.spiking.neurons.ALIF`: current, voltage, threshold and
+    refractory dynamics, spike, then the post-spike update."""
+    st["u"] = (1 - net.du) * st["u"] + a
+    st["v"] = (1 - net.dv) * st["v"] + st["u"] + net.bias
     st["theta"] = (1 - net.dtheta) * (st["theta"] - net.vth) + net.vth
     st["r"] = (1 - net.dr) * st["r"]
     s = st["v"] - st["r"] >= st["theta"]
@@ -64,7 +70,12 @@ def _alif(net: SpikingNet, st: dict[str, np.ndarray]) -> np.ndarray:
     return s
 
 
-_SPIKE: dict[str, Callable[[SpikingNet, dict[str, np.ndarray]], np.ndarray]] = {"cuba-lif": _lif, "alif": _alif}
+#: this runtime's update of each neuron type: one time step of the neurons given the
+#: synaptic input ``a``, changing the state ``st`` in place and returning the spikes
+NEURON_STEPS: dict[NeuronType, Callable[[SpikingNet, dict[str, np.ndarray], np.ndarray], np.ndarray]] = {
+    CUBA_LIF: _cuba_lif,
+    ADAPTIVE_LIF: _alif,
+}
 
 
 def _series(name: str, value: Any, shape: tuple[int | None, ...]) -> np.ndarray:
@@ -106,11 +117,10 @@ def simulate(net: SpikingNet, inputs: Any, *, modulation: Any = None) -> Traject
     e_in, e_rec = np.zeros((n, i)), np.zeros((n, n))
     rec = {k: np.zeros((steps, n)) for k in ("u", "v", "theta", "r", "z")}
     spikes, readout = np.zeros((steps, n), bool), np.zeros((steps, net.n_outputs))
+    step = NEURON_STEPS[net.neuron_type]
     for t in range(steps):
         a = w_in @ x_prev + w_rec @ s_prev
-        st["u"] = (1 - net.du) * st["u"] + a
-        st["v"] = (1 - net.dv) * st["v"] + st["u"] + net.bias
-        s = _SPIKE[net.neuron](net, st).astype(np.float64)
+        s = step(net, st, a).astype(np.float64)
         st["z"] = (1 - net.readout_decay) * st["z"] + s
         e_in = (1 - p.trace_decay) * e_in + np.outer(s, x_prev)
         e_rec = (1 - p.trace_decay) * e_rec + np.outer(s, s_prev)

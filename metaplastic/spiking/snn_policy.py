@@ -14,11 +14,12 @@ graded input held for the ``substeps`` time steps of a decision; by the synaptic
 the first sub-step of a decision still receives the previous decision's input, so a
 decision depends on its own input only from ``substeps=2`` on (the default). These are
 exactly the equations of :class:`~metaplastic.spiking.SpikingNet` (``to_spiking_net``),
-With ``neuron="alif"`` the neurons are Lava's ATRLIF instead (SpikingNet's ``alif``: an
-adaptive threshold and a refractory state, no voltage reset), stepped in torch with
-snntorch's fast-sigmoid surrogate spike, for memory over a trial (Bellec et al. 2018);
-their threshold and refractory decays and threshold step are learned per neuron.
-which the numpy reference simulator, numba and Lava execute. The non-spiking
+which the numpy reference simulator, numba and Lava execute. With ``neuron="alif"`` the
+neurons are Lava's ATRLIF instead (SpikingNet's ``alif``: an adaptive threshold and a
+refractory state, no voltage reset), stepped in torch with snntorch's fast-sigmoid
+surrogate spike, for memory over a trial (Bellec et al. 2018); their threshold and
+refractory decays and threshold step are learned per neuron. Each neuron type's torch
+step is in :mod:`metaplastic.spiking.torch_neurons`. The non-spiking
 readout filters the spikes, ``z[t] = (1-d_out) z[t-1] + s[t]``, and the action head and
 the (training-only) value head read ``z`` after the decision's last sub-step. Decays are
 learned per neuron (through a sigmoid) along with the weights.
@@ -35,51 +36,68 @@ memory whose training step costs ``O(T N R)`` instead of ``O(T N²)`` per lane
 (:mod:`metaplastic.spiking.plastic_state`, which also keeps the state as a spike history
 while gradients are recorded). Exported networks carry the full ``lr_rec`` matrix.
 
+The state is a :class:`SpikingState`: the neuron type's own named state
+(:mod:`metaplastic.spiking.torch_neurons`), the spikes, readout trace and input in flight,
+and the plasticity state (:class:`~metaplastic.spiking.plastic_state.DenseTrace` or
+:class:`~metaplastic.spiking.plastic_state.SpikeHistory`; ``None`` without plasticity).
+
 Example:
     >>> import torch
     >>> from gymnasium import spaces
     >>> pol = SpikingActorCritic(input_size=9, action_space=spaces.Discrete(5), neurons=16)
     >>> params, value, state = pol.step(torch.zeros(3, 9), pol.initial_state(3))
-    >>> params.shape, value.shape
-    (torch.Size([3, 5]), torch.Size([3]))
+    >>> params.shape, value.shape, state.neuron._fields
+    (torch.Size([3, 5]), torch.Size([3]), ('u', 'v'))
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import snntorch as snn
 import torch
-from snntorch import surrogate
 from torch import nn
 
 from metaplastic.core import OpCounts
-from metaplastic.spiking import plastic_state
 from metaplastic.nn.heads import make_head
+from metaplastic.spiking import plastic_state
+from metaplastic.spiking.neurons import CUBA_LIF, neuron_type
+from metaplastic.spiking.torch_neurons import TORCH_NEURONS
+from metaplastic.spiking.torch_neurons import logit as _logit
 
 
-def _logit(p: float) -> float:
-    return float(np.log(p / (1 - p)))
+class SpikingState(NamedTuple):
+    """The state of a :class:`SpikingActorCritic`, per lane (B) and neuron (N).
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> st = SpikingActorCritic(3, spaces.Discrete(2), neurons=4, neuron="alif").initial_state(2)
+        >>> st.neuron.theta.shape, st.plastic is None
+        (torch.Size([2, 4]), True)
+    """
+
+    neuron: Any                # the neuron type's own state (torch_neurons: LIFState, ALIFState)
+    s: torch.Tensor            # (B, N) spikes of the last time step, in flight on the recurrent synapses
+    z: torch.Tensor            # (B, N) the readout's spike trace
+    in_flight: torch.Tensor    # (B, N) the input current in flight (w_in x of the last decision)
+    plastic: plastic_state.PlasticState | None  # weight change and eligibility trace (plastic only)
 
 
 class SpikingActorCritic(nn.Module):
-    """CUBA-LIF recurrent spiking network with a leaky readout (a
+    """Recurrent spiking network (CUBA-LIF or ALIF neurons) with a leaky readout (a
     :class:`~metaplastic.rl2.policy.RecurrentPolicy`)."""
 
     def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
                  du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0,
-                 plastic: bool = False, reward_index: int | None = None, neuron: str = "cuba-lif",
+                 plastic: bool = False, reward_index: int | None = None, neuron: str = CUBA_LIF.name,
                  dtheta: float = 0.05, theta_step: float = 0.2, dr: float = 0.2, plastic_rank: int = 0):
         super().__init__()
-        if neuron not in ("cuba-lif", "alif"):
-            raise ValueError(f"neuron must be 'cuba-lif' or 'alif', got {neuron!r}")
-        self.neuron = neuron
-        if neuron == "alif":  # learned per neuron: threshold and refractory decays, threshold step
-            self.dtheta_logit = nn.Parameter(torch.full((neurons,), _logit(dtheta)))
-            self.dr_logit = nn.Parameter(torch.full((neurons,), _logit(dr)))
-            self.theta_step_log = nn.Parameter(torch.full((neurons,), float(np.log(theta_step))))
-        self._spike_fn = surrogate.fast_sigmoid(slope=slope)
+        self.neuron_type = neuron_type(neuron)
+        self.neuron = self.neuron_type.name
+        self._cell = TORCH_NEURONS[self.neuron_type](vth=vth, slope=slope, du=du, dv=dv)
+        given = {"dtheta": dtheta, "theta_step": theta_step, "dr": dr}
+        for p in self._cell.learned:  # learned per neuron (alif: threshold and refractory decays, threshold step)
+            setattr(self, p.param, nn.Parameter(torch.full((neurons,), p.init(given[p.field]))))
         self.plastic = bool(plastic)
         if self.plastic:
             if reward_index is None:
@@ -106,80 +124,44 @@ class SpikingActorCritic(nn.Module):
         self.dv_logit = nn.Parameter(torch.full((neurons,), _logit(dv)))
         self.dout_logit = nn.Parameter(torch.full((neurons,), _logit(d_out)))
         self.vth = float(vth)
-        # kept out of the module's registry: its decays are set from this module's learned
-        # parameters at every step, so it holds no state of its own worth saving
-        self._neurons = [snn.Synaptic(alpha=1.0 - du, beta=1.0 - dv, threshold=vth,
-                                      spike_grad=surrogate.fast_sigmoid(slope=slope), reset_mechanism="zero",
-                                      reset_delay=False, init_hidden=False)]
         self.head = make_head(action_space, neurons)
         self.value = nn.Linear(neurons, 1)
         self._spikes = torch.zeros(0)
         self._delivered = torch.zeros(0)
 
     def decays(self) -> dict[str, torch.Tensor]:
-        """The per-neuron decays ``du``, ``dv``, ``d_out`` (and for alif ``dtheta``, ``dr``)
-        in (0, 1), and alif's threshold step ``theta_step`` > 0."""
+        """The per-neuron decays ``du``, ``dv``, ``d_out`` in (0, 1), and those the neuron type
+        learns besides (alif: ``dtheta``, ``dr`` and the threshold step ``theta_step`` > 0)."""
         d = {"du": torch.sigmoid(self.du_logit), "dv": torch.sigmoid(self.dv_logit), "d_out": torch.sigmoid(self.dout_logit)}
-        if self.neuron == "alif":
-            d.update(dtheta=torch.sigmoid(self.dtheta_logit), dr=torch.sigmoid(self.dr_logit),
-                     theta_step=torch.exp(self.theta_step_log))
+        d.update((p.field, p.squash(getattr(self, p.param))) for p in self._cell.learned)
         return d
 
-    def _alif(self, a: torch.Tensor, u: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, r: torch.Tensor,
-              d: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """One time step of Lava's ATRLIF (SpikingNet's ``alif``), spiking through
-        snntorch's fast-sigmoid surrogate: no voltage reset; a spike raises the refractory
-        state by 2θ and the threshold by ``theta_step``."""
-        u = (1.0 - d["du"]) * u + a
-        v = (1.0 - d["dv"]) * v + u
-        theta = (1.0 - d["dtheta"]) * (theta - self.vth) + self.vth
-        r = (1.0 - d["dr"]) * r
-        s = self._spike_fn(v - r - theta)  # Heaviside(v - r - θ) forward, surrogate gradient backward
-        r = r + s * 2.0 * theta
-        theta = theta + s * d["theta_step"]
-        return s, u, v, theta, r
-
-    def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
+    def initial_state(self, batch: int) -> SpikingState:
         z = torch.zeros(batch, self.neurons, device=self.value.weight.device, dtype=self.value.weight.dtype)
-        state = (z, z.clone(), z.clone(), z.clone(), z.clone())  # u, v, s, readout trace, input in flight
-        if self.neuron == "alif":  # threshold (at rest: vth) and refractory state
-            state = state + (torch.full_like(z, self.vth), z.clone())
-        if self.plastic:  # per-lane weight change and eligibility trace, as a spike history with gradients
-            state = state + plastic_state.initial(batch, self.neurons, z, history=torch.is_grad_enabled())
-        return state
+        # per-lane weight change and eligibility trace, as a spike history while gradients are recorded
+        plastic = (plastic_state.initial(batch, self.neurons, z, history=torch.is_grad_enabled())
+                   if self.plastic else None)
+        return SpikingState(neuron=self._cell.initial(z), s=z.clone(), z=z.clone(), in_flight=z.clone(),
+                            plastic=plastic)
 
-    def _base_len(self) -> int:
-        return 7 if self.neuron == "alif" else 5
-
-    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...], with_value: bool = True) -> tuple[torch.Tensor, Any, Any]:
-        u, v, s, z, in_flight = state[:5]
-        alif = self.neuron == "alif"
-        if alif:
-            theta, r = state[5:7]
+    def step(self, x: torch.Tensor, state: SpikingState, with_value: bool = True) -> tuple[torch.Tensor, Any, Any]:
+        neuron, s, z, in_flight, plastic = state
         if self.plastic:
-            plastic = state[self._base_len():]
-            reward = x[:, self.reward_index].to(u.dtype)  # the third factor, on a decision's first step
+            reward = x[:, self.reward_index].to(z.dtype)  # the third factor, on a decision's first step
             trace_decay = torch.sigmoid(self.trace_logit)
             rates = self.plastic_rates()
         d = self.decays()
-        lif = self._neurons[0]
-        if lif.threshold.device != u.device:
-            lif.to(u.device)
-        lif.alpha = 1.0 - d["du"]
-        lif.beta = 1.0 - d["dv"]
+        advance = self._cell.stepper(d, like=z)
         drive = self.w_in(x.to(self.value.weight.dtype))
-        spikes = torch.zeros_like(u)
-        delivered = torch.zeros_like(u)
+        spikes = torch.zeros_like(z)
+        delivered = torch.zeros_like(z)
         for k in range(self.substeps):
             s_prev = s
             rec = self.w_rec(s_prev)
             if self.plastic:
                 rec = rec + plastic_state.recurrent_input(plastic, s_prev, rates)
-            if alif:
-                s, u, v, theta, r = self._alif(in_flight + rec, u, v, theta, r, d)
-            else:
-                s, u, v = lif(in_flight + rec, u, v)
-            s = s.to(u.dtype)  # snntorch's surrogate returns float32 spikes
+            s, neuron = advance(in_flight + rec, neuron)
+            s = s.to(z.dtype)  # snntorch's surrogate returns float32 spikes
             in_flight = drive
             if self.plastic:
                 plastic = plastic_state.after_step(plastic, s, s_prev, lam=1.0 - trace_decay,
@@ -188,7 +170,7 @@ class SpikingActorCritic(nn.Module):
             spikes = spikes + s.detach()
             delivered = delivered + s_prev.detach()
         self._spikes, self._delivered = spikes, delivered
-        new = (u, v, s, z, in_flight) + ((theta, r) if alif else ()) + (plastic if self.plastic else ())
+        new = SpikingState(neuron=neuron, s=s, z=z, in_flight=in_flight, plastic=plastic)
         return self.head(z), self.value(z)[:, 0] if with_value else None, new
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
@@ -208,11 +190,11 @@ class SpikingActorCritic(nn.Module):
 
             plasticity = Plasticity(lr_rec=w(self.lr_rec_matrix()), trace_decay=float(torch.sigmoid(self.trace_logit.detach())),
                                     modulator="reward")
-        alif = {k: d[k] for k in ("dtheta", "theta_step", "dr")} if self.neuron == "alif" else {}
+        learned = {p.field: d[p.field] for p in self._cell.learned}
         return SpikingNet(neuron=self.neuron, w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
                           w_out=w(self.head.linear.weight), b_out=w(self.head.linear.bias), du=d["du"], dv=d["dv"],
                           vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current",
-                          plasticity=plasticity, **alif)
+                          plasticity=plasticity, **learned)
 
     @classmethod
     def from_spiking_net(cls, net: Any, action_space: Any, *, slope: float = 25.0) -> "SpikingActorCritic":
@@ -248,25 +230,24 @@ class SpikingActorCritic(nn.Module):
             pol.head.linear.bias.copy_(t(net.b_out))
             pol.value.weight.zero_()
             pol.value.bias.zero_()
-            decays = [("du_logit", net.du), ("dv_logit", net.dv), ("dout_logit", net.readout_decay)]
-            if net.neuron == "alif":
-                decays += [("dtheta_logit", net.dtheta), ("dr_logit", net.dr)]
-                pol.theta_step_log.copy_(torch.log(t(net.theta_step).double()).float())
-            for name, d in decays:
+            for name, d in (("du_logit", net.du), ("dv_logit", net.dv), ("dout_logit", net.readout_decay)):
                 getattr(pol, name).copy_(torch.logit(t(d).double()).float())
+            for lp in pol._cell.learned:
+                getattr(pol, lp.param).copy_(lp.unsquash(t(getattr(net, lp.field)).double()).float())
             if p.enabled:
                 pol.lr_rec.copy_(t(p.lr_rec))
                 pol.trace_logit.copy_(torch.logit(torch.tensor(p.trace_decay, dtype=torch.float64)).float())
         return pol
 
-    def select_state(self, mask: torch.Tensor, new: Any, old: Any) -> Any:
+    def select_state(self, mask: torch.Tensor, new: SpikingState, old: SpikingState) -> SpikingState:
+        """``new`` on the lanes where ``mask`` (B,) holds, ``old`` elsewhere."""
         return plastic_state.select(mask, new, old)
 
-    def weight_change(self, state: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def weight_change(self, state: SpikingState) -> torch.Tensor:
         """The recurrent weight change ``dW`` (B, N, N) a plastic policy's ``state`` carries."""
-        if not self.plastic:
+        if state.plastic is None:
             raise ValueError("a network without plasticity has no weight change")
-        return plastic_state.weight_change(state[self._base_len():], self.plastic_rates())
+        return plastic_state.weight_change(state.plastic, self.plastic_rates())
 
     def plastic_rates(self) -> plastic_state.Rates:
         """The recurrent learning rates: ``lr_rec`` (N, N), or its factors ``(lr_post, lr_pre)``."""

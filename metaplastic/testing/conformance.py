@@ -8,22 +8,30 @@ Subclass it in a test file and provide a ``learner`` fixture; optionally overrid
   pytest plugin :mod:`metaplastic.testing.plugin`, loaded automatically).
 * ``NotImplementedError`` raised by the backend becomes an xfail carrying its reason.
 * Which checks apply is decided from ``learner.capabilities``, never from names.
+* Trials run through the library's own trial loop (:func:`metaplastic.runtime.trials.play`),
+  the one ``metaplastic.evaluate`` and the latency benchmark use; what an environment
+  produces is validated there, by the harness, so an agent written only to the contract
+  in :mod:`metaplastic.core` need not check its observations.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 from typing import Any, Callable
 
+import gymnasium
 import numpy as np
 import pytest
 from gymnasium import spaces
 
 import metaplastic
-from metaplastic.core import Agent, Capabilities, MetaLearner, OpCounts, Transition
+from metaplastic.core import Agent, Capabilities, MetaLearner, OpCounts, Task, Transition
+from metaplastic.errors import AgentContractError, InvalidObservation
 from metaplastic.metrics.stats import sem
+from metaplastic.runtime.trials import play, reveal
 
 def _xfail_not_implemented(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
@@ -32,63 +40,122 @@ def _xfail_not_implemented(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except NotImplementedError as exc:
             pytest.xfail(f"not implemented: {exc}")
+        except AgentContractError as exc:  # the loop's own check (check_inputs, reveal_task)
+            pytest.fail(str(exc), pytrace=False)
 
     return wrapper
 
 
 def play_trial(agent: Agent, tasks: Any, task: Any, *, episodes: int, agent_seed: int, env_seed: int,
                check_inputs: bool = False, privileged: bool = False) -> tuple[list[Any], list[float]]:
-    """Reset ``agent`` and play one trial; return the actions taken and the per-step rewards.
+    """Reset ``agent`` and play one trial through the library's trial loop
+    (:func:`metaplastic.runtime.trials.play`); return the actions taken and the per-step
+    rewards.
 
-    With ``check_inputs``, fail if the agent mutates an observation or a transition. A
-    ``privileged`` agent (an oracle) is given the task with ``reveal_task`` after reset.
+    With ``check_inputs``, an agent that mutates an observation or a transition is an
+    :class:`~metaplastic.errors.AgentContractError`. A ``privileged`` agent (an oracle) is
+    given the task with ``reveal_task`` after reset.
+
+    Example:
+        >>> import metaplastic
+        >>> tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+        >>> task = tasks.sample(1, seed=0, split="test")[0]
+        >>> actions, rewards = play_trial(metaplastic.make("random").agent(tasks), tasks, task, episodes=4,
+        ...                               agent_seed=0, env_seed=0, check_inputs=True)
+        >>> len(actions), len(rewards)
+        (4, 4)
     """
-    agent.reset(seed=agent_seed)
-    if privileged:
-        agent.reveal_task(task)
-    env = tasks.make_env(task)
     actions: list[Any] = []
     rewards: list[float] = []
-    try:
-        for e in range(episodes):
-            obs, _ = env.reset(seed=env_seed if e == 0 else None)
-            while True:
-                before = copy.deepcopy(obs)
-                action = agent.act(obs)
-                if check_inputs:
-                    _assert_same(before, obs, "agent.act mutated its observation")
-                actions.append(copy.deepcopy(action))
-                nxt, reward, term, trunc, _ = env.step(action)
-                tr = Transition(obs, action, float(reward), nxt, bool(term), bool(trunc))
-                snap = copy.deepcopy((tr.obs, tr.next_obs))
-                agent.observe(tr)
-                if check_inputs:
-                    _assert_same(snap, (tr.obs, tr.next_obs), "agent.observe mutated a transition")
-                rewards.append(float(reward))
-                obs = nxt
-                if term or trunc:
-                    break
-            agent.end_episode()
-    finally:
-        env.close()
+    for d in play(agent, tasks, task, episodes=episodes, agent_seed=agent_seed, env_seed=env_seed,
+                  privileged=privileged, check_inputs=check_inputs):
+        actions.append(copy.deepcopy(d.action))
+        rewards.append(d.reward)
     return actions, rewards
 
 
-def _assert_same(a: Any, b: Any, msg: str) -> None:
-    if isinstance(a, tuple):
-        for x, y in zip(a, b):
-            _assert_same(x, y, msg)
-        return
-    if not np.array_equal(np.asarray(a), np.asarray(b)):
-        pytest.fail(msg)
-
-
 def _privileged(learner: Any) -> bool:
-    return bool(getattr(getattr(learner, "capabilities", None), "privileged", False))
+    caps = getattr(learner, "capabilities", None)  # test_contract reports a missing one
+    return isinstance(caps, Capabilities) and caps.privileged
 
 
 def _same_actions(a: list[Any], b: list[Any]) -> bool:
     return len(a) == len(b) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
+
+
+def _bad_observation(space: Any) -> Any:
+    """An observation the boundary check must refuse, or ``None`` for a space without one."""
+    if isinstance(space, spaces.Box):
+        return np.full(space.shape, np.nan, dtype=space.dtype if np.issubdtype(space.dtype, np.floating) else np.float64)
+    if isinstance(space, spaces.Discrete):
+        return int(space.start + space.n)  # one past the last state
+    return None
+
+
+class _CorruptEnv(gymnasium.Wrapper):
+    """The family's env, but its observation after ``at_step`` steps is ``bad``."""
+
+    def __init__(self, env: gymnasium.Env, bad: Any, at_step: int):
+        super().__init__(env)
+        self.bad, self.at_step, self.t = bad, at_step, 0
+
+    def reset(self, **kwargs: Any) -> Any:
+        obs, info = self.env.reset(**kwargs)
+        self.t = 0
+        return (self.bad if self.at_step == 0 else obs), info
+
+    def step(self, action: Any) -> Any:
+        obs, reward, term, trunc, info = self.env.step(action)
+        self.t += 1
+        return (self.bad if self.t == self.at_step else obs), reward, term, trunc, info
+
+
+class _CorruptTasks:
+    """A task family whose envs emit a bad observation after ``at_step`` steps (0: on reset)."""
+
+    def __init__(self, inner: Any, bad: Any, at_step: int):
+        self.inner, self.bad, self.at_step = inner, bad, at_step
+        self.name, self.spec = inner.name, f"corrupted {inner.name}"
+        self.observation_space, self.action_space = inner.observation_space, inner.action_space
+        self.episodes_per_trial = inner.episodes_per_trial
+
+    def __getattr__(self, name: str) -> Any:  # the family's own attributes (a backend may read them)
+        if name == "make_vector_env":  # only the per-agent env is corrupted
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def sample(self, n: int, *, seed: int, split: str = "train") -> list[Task]:
+        return self.inner.sample(n, seed=seed, split=split)
+
+    def make_env(self, task: Task) -> gymnasium.Env:
+        return _CorruptEnv(self.inner.make_env(task), self.bad, self.at_step)
+
+
+class _Spy:
+    """An agent wrapper that records which calls reach the agent."""
+
+    def __init__(self, inner: Any):
+        self.inner, self.seen = inner, []
+
+    def reset(self, *, seed: int | None = None) -> None:
+        self.inner.reset(seed=seed)
+
+    def reveal_task(self, task: Task) -> None:
+        reveal(self.inner, task)
+
+    def act(self, obs: Any) -> Any:
+        self.seen.append("act")
+        return self.inner.act(obs)
+
+    def observe(self, transition: Transition) -> None:
+        self.seen.append("observe")
+        self.inner.observe(transition)
+
+    def end_episode(self) -> None:
+        self.inner.end_episode()
+
+    def ops(self) -> OpCounts:
+        return self.inner.ops()
 
 
 class LearnerConformance:
@@ -163,32 +230,10 @@ class LearnerConformance:
         t1, t2 = tasks.sample(2, seed=14, split="test")
         ep = self._episodes(tasks)
         alone, _ = play_trial(subject.agent(tasks), tasks, t1, privileged=_privileged(subject), episodes=ep, agent_seed=3, env_seed=3)
-        a, b = subject.agent(tasks), subject.agent(tasks)
-        a.reset(seed=3)
-        b.reset(seed=4)
-        if _privileged(subject):
-            a.reveal_task(t1)
-            b.reveal_task(t2)
-        env_a, env_b = tasks.make_env(t1), tasks.make_env(t2)
-        actions: list[Any] = []
-        for e in range(ep):
-            oa, _ = env_a.reset(seed=3 if e == 0 else None)
-            ob, _ = env_b.reset(seed=4 if e == 0 else None)
-            da = db = False
-            while not (da and db):
-                if not da:
-                    act = a.act(oa)
-                    actions.append(copy.deepcopy(act))
-                    n, r, te, tr, _ = env_a.step(act)
-                    a.observe(Transition(oa, act, float(r), n, bool(te), bool(tr)))
-                    oa, da = n, bool(te or tr)
-                if not db:
-                    act = b.act(ob)
-                    n, r, te, tr, _ = env_b.step(act)
-                    b.observe(Transition(ob, act, float(r), n, bool(te), bool(tr)))
-                    ob, db = n, bool(te or tr)
-            a.end_episode()
-            b.end_episode()
+        # two trials stepped alternately, one decision each, through the same loop
+        both = [play(subject.agent(tasks), tasks, t, privileged=_privileged(subject), episodes=ep, agent_seed=s, env_seed=s)
+                for t, s in ((t1, 3), (t2, 4))]
+        actions = [copy.deepcopy(da.action) for da, _ in itertools.zip_longest(*both) if da is not None]
         assert _same_actions(alone, actions), "an agent's decisions changed when another agent ran beside it (shared state)"
 
     @_xfail_not_implemented
@@ -197,16 +242,29 @@ class LearnerConformance:
         play_trial(subject.agent(tasks), tasks, task, privileged=_privileged(subject), episodes=self._episodes(tasks), agent_seed=0, env_seed=0, check_inputs=True)
 
     @_xfail_not_implemented
-    def test_rejects_nan_observation(self, subject: MetaLearner, tasks: Any) -> None:
-        space = tasks.observation_space
-        if not (isinstance(space, spaces.Box) and np.issubdtype(space.dtype, np.floating)):
-            pytest.skip("the observation space has no NaN")
-        agent = subject.agent(tasks)
-        agent.reset(seed=0)
-        if _privileged(subject):
-            agent.reveal_task(tasks.sample(1, seed=0, split="test")[0])
-        with pytest.raises(ValueError):
-            agent.act(np.full(space.shape, np.nan, dtype=space.dtype))
+    def test_harness_checks_observations(self, subject: MetaLearner, tasks: Any) -> None:
+        """A task family whose env emits a bad observation (NaN, or a state outside the
+        space) gets a one-line boundary error from the trial loop before the agent sees it:
+        nothing is demanded of the agent."""
+        bad = _bad_observation(tasks.observation_space)
+        if bad is None:
+            pytest.skip(f"no bad observation is defined for {tasks.observation_space}")
+        task = tasks.sample(1, seed=18, split="test")[0]
+        for at_step in (0, 1):
+            corrupt = _CorruptTasks(tasks, bad, at_step)
+            spy = _Spy(subject.agent(tasks))
+            with pytest.raises(InvalidObservation) as err:
+                play_trial(spy, corrupt, task, privileged=_privileged(subject), episodes=self._episodes(tasks),
+                           agent_seed=0, env_seed=0)
+            msg = str(err.value)
+            assert "\n" not in msg, f"the boundary error must be one line: {msg!r}"
+            for part in (corrupt.spec, f"task seed {task.seed}", "episode 0", f"step {at_step}"):
+                assert part in msg, f"the boundary error does not name {part!r}: {msg}"
+            # at step 0 the agent sees nothing; at step 1, only the reset observation it acted on
+            expected = ["act"] if at_step else []
+            assert spy.seen == expected, f"the agent was handed the bad observation (calls: {spy.seen})"
+        with pytest.raises(InvalidObservation, match="task seed"):  # evaluate runs the same loop
+            metaplastic.evaluate(subject, _CorruptTasks(tasks, bad, 1), n_tasks=1, episodes=1, seed=0)
 
     @_xfail_not_implemented
     def test_op_counts(self, subject: MetaLearner, tasks: Any) -> None:

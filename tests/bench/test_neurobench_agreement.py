@@ -66,7 +66,7 @@ def test_synaptic_operations_agree_with_neurobench():
             _, _, state = pol.step(xt, state, with_value=False)  # as agents run it
             ours = ours + pol.step_ops(np.ones(lanes, bool))
             nnz_x += int((xt != 0).sum())
-            z = state[3]
+            z = state.z
             if bool(((z == 0) | (z == 1)).all()):  # NeuroBench will call these head inputs spikes
                 binary_z += int((z != 0).sum())
             else:

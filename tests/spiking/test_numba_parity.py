@@ -28,7 +28,7 @@ def _parity(net, tasks, n_tasks=1000):
     def act(obs, active):
         a, b = snn.act(obs, active), nb.act(obs, active)
         same.append((a == b)[active])
-        dv = np.abs(snn.lanes.state[1].numpy() - nb.lanes.voltage).max(axis=1)
+        dv = np.abs(snn.lanes.state.neuron.v.numpy() - nb.lanes.voltage).max(axis=1)
         close.append((dv <= VOLTAGE_ATOL)[active])
         return a
 
