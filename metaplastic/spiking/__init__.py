@@ -1,4 +1,5 @@
-"""Spiking networks: one framework-neutral description, its reference simulator, NIR export.
+"""Spiking networks: one framework-neutral description, its neuron types, its reference
+simulator, NIR export.
 
 Importing this package loads numpy only; NIR support (:mod:`metaplastic.spiking.nir_io`,
 ``SpikingNet.to_nir``/``from_nir``) imports ``nir`` when first called.
@@ -17,6 +18,8 @@ from metaplastic.spiking.net import (
     Plasticity,
     SpikingNet,
 )
+from metaplastic.spiking.neurons import NEURON_TYPES, NeuronType, neuron_type
 from metaplastic.spiking.reference import Trajectory, simulate
 
-__all__ = ["SpikingNet", "Plasticity", "simulate", "Trajectory", "NEURONS", "ENCODINGS", "MODULATORS"]
+__all__ = ["SpikingNet", "Plasticity", "simulate", "Trajectory", "NEURONS", "ENCODINGS", "MODULATORS",
+           "NeuronType", "NEURON_TYPES", "neuron_type"]

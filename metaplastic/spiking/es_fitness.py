@@ -26,11 +26,15 @@ import numpy as np
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.errors import ConfigError
 from metaplastic.spiking.net import Plasticity, SpikingNet
+from metaplastic.spiking.neurons import CUBA_LIF, neuron_type
+
+#: Starting values of the adaptation parameters, for the neuron types that have them.
+ADAPTATION_START = {"dtheta": 0.05, "theta_step": 0.2, "dr": 0.2}
 
 __all__ = ["NetVector", "TrialReturnFitness", "random_net", "trial_returns"]
 
 
-def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron: str = "cuba-lif",
+def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron: str = CUBA_LIF.name,
                plastic: bool = False) -> SpikingNet:
     """A fresh RL² network for ``tasks``' spaces: Gaussian weights scaled by fan-in, the
     snntorch policy's default decays; ``plastic`` adds zero recurrent learning rates (to
@@ -42,12 +46,12 @@ def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron
     enc = TrialInputEncoder(tasks.observation_space, space)
     rng = np.random.default_rng(seed)
     n, i, a = int(neurons), enc.size, int(space.n)
-    alif = {"dtheta": 0.05, "theta_step": 0.2, "dr": 0.2} if neuron == "alif" else {}
+    adaptive = {k: v for k, v in ADAPTATION_START.items() if k in neuron_type(neuron).params}
     return SpikingNet(
         neuron=neuron, w_in=rng.normal(0, 2.0 / np.sqrt(i), (n, i)), w_rec=rng.normal(0, 1.0 / np.sqrt(n), (n, n)),
         w_out=rng.normal(0, 1.0 / np.sqrt(n), (a, n)), b_out=np.zeros(a), du=0.2, dv=0.1, readout_decay=0.2,
         substeps=int(substeps), plasticity=Plasticity(lr_rec=np.zeros((n, n)), trace_decay=0.5) if plastic else None,
-        **alif,
+        **adaptive,
     )
 
 

@@ -1,5 +1,5 @@
 """Config keys of the spiking networks, declared once for every backend that builds one
-(``snntorch`` trains it, ``numba`` evolves it). numpy-free and torch-free.
+(``snntorch`` trains it, ``numba`` evolves it). Torch-free.
 
 Example:
     >>> [p.name for p in SNN_PARAMS]
@@ -9,13 +9,14 @@ Example:
 from __future__ import annotations
 
 from metaplastic.params import Param
+from metaplastic.spiking.neurons import CUBA_LIF, NEURON_TYPES
 
 __all__ = ["SUBSTEPS_PARAM", "NEURON_PARAM", "SNN_PARAMS"]
 
 SUBSTEPS_PARAM = Param("substeps", int, 2, "network time steps per decision (from 2 on, a decision sees its own input "
                        "through the one-step synaptic delay)", low=1, high=1000)
-NEURON_PARAM = Param("neuron", str, "cuba-lif", "neuron model: cuba-lif (Lava LIF) or alif (Lava ATRLIF: adaptive "
-                     "threshold, refractory state)", choices=("cuba-lif", "alif"))
+NEURON_PARAM = Param("neuron", str, CUBA_LIF.name, "neuron model: cuba-lif (Lava LIF) or alif (Lava ATRLIF: adaptive "
+                     "threshold, refractory state); see metaplastic.spiking.neurons", choices=tuple(NEURON_TYPES))
 
 #: The keys of a network trained by surrogate gradients.
 SNN_PARAMS = (

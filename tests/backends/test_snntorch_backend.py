@@ -54,8 +54,8 @@ def test_reset_to_zero_in_the_same_step_as_lava():
         fired = v > 1.0
         v = 0.0 if fired else v
         _, _, state = pol.step(torch.ones(1, 1), state)
-        assert bool(state[2][0, 0]) == fired
-        assert abs(state[1][0, 0].item() - v) < 1e-6
+        assert bool(state.s[0, 0]) == fired
+        assert abs(state.neuron.v[0, 0].item() - v) < 1e-6
 
 
 @pytest.mark.parametrize("neuron", ["cuba-lif", "alif"])
@@ -76,8 +76,8 @@ def test_trained_policy_equals_its_spiking_net_under_the_reference_simulator(neu
     with torch.no_grad():
         for t in range(len(x)):
             params, _, state = pol.step(torch.as_tensor(x[t:t + 1]), state)
-            spikes.append(state[2][0].numpy().copy())
-            logits.append(pol.head.linear(state[3])[0].numpy())
+            spikes.append(state.s[0].numpy().copy())
+            logits.append(pol.head.linear(state.z)[0].numpy())
     traj = simulate(net, np.repeat(x, 3, axis=0))
     ours = traj.spikes.reshape(12, 3, -1)[:, -1, :]
     assert traj.spikes.sum() > 0
@@ -116,6 +116,7 @@ def test_plastic_policy_equals_its_spiking_net_with_modulation(rank):
     simulator with the reward as third factor (on each decision's first step) reproduces
     the snntorch execution spike for spike, with one rate per synapse or low-rank rates."""
     from metaplastic.spiking import simulate
+    from metaplastic.spiking.plastic_state import DenseTrace, SpikeHistory
 
     tasks = metaplastic.make_tasks("bandits:k=3,n=6")
     learner = metaplastic.make("snntorch", algo="rl2-plastic", hidden=20, batch_tasks=16, substeps=2, plastic_rank=rank)
@@ -140,9 +141,9 @@ def test_plastic_policy_equals_its_spiking_net_with_modulation(rank):
             spikes = []
             for t in range(len(x)):
                 _, _, state = pol.step(torch.as_tensor(x[t:t + 1]), state)
-                spikes.append(state[2][0].detach().numpy().copy())
+                spikes.append(state.s[0].detach().numpy().copy())
             dw = pol.weight_change(state)[0].detach().numpy()
-        assert len(state) == 5 + (4 if grad else 2)  # neuron state, then history (4) or dense (2) plasticity
+        assert isinstance(state.plastic, SpikeHistory if grad else DenseTrace)  # the form initial_state picks
         assert np.abs(dw).sum() > 0  # the weights did change
         assert np.array_equal(traj.spikes.reshape(10, 2, -1)[:, -1, :], np.array(spikes).astype(bool))
         assert np.allclose(traj.w_rec - net.w_rec, dw, atol=1e-9)
