@@ -82,3 +82,36 @@ def test_bad_arguments(kw, fragment):
     kw.setdefault("seed", 0)
     with pytest.raises(ConfigError, match=fragment):
         metaplastic.evaluate("random", "bandits", **kw)
+
+
+class _Declared(_Oracle):
+    """Declares a device and a spiking network through the core protocols."""
+
+    device = "cpu:1"
+
+    def spiking_net(self):
+        class Net:
+            dt = 1e-3
+
+        return Net()
+
+
+def test_optional_abilities_are_read_from_the_declared_protocols():
+    tasks = metaplastic.make_tasks("bandits:k=4,n=5")
+    res = metaplastic.evaluate(_Declared([0.1, 0.9, 0.2, 0.3]), tasks, n_tasks=3, seed=0)
+    assert res.extra == {"vectorized": False, "device": "cpu:1", "dt_s": 1e-3}
+    with pytest.raises(ConfigError, match="has no batched path"):
+        metaplastic.evaluate(_Oracle([0.5] * 4), tasks, n_tasks=2, seed=0, vectorized=True)
+
+
+def test_a_nan_observation_is_a_one_line_error_naming_task_and_step():
+    from metaplastic.errors import InvalidObservation
+    from metaplastic.testing.conformance import _CorruptTasks
+
+    tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+    bad = _CorruptTasks(tasks, np.array([np.nan], dtype=np.float32), at_step=0)
+    first = tasks.sample(2, seed=7, split="test")[0]
+    with pytest.raises(InvalidObservation) as err:  # (the batched loop: tests/runtime/test_trials.py)
+        metaplastic.evaluate("random", bad, n_tasks=2, seed=7)
+    msg = str(err.value)
+    assert msg.startswith(f"corrupted bandits, task seed {first.seed}, episode 0, step 0: ") and "\n" not in msg

@@ -94,7 +94,7 @@ class ObservationCheck:
             # the same bounds clamped to finite numbers: ``lo <= min and max <= hi`` then also
             # rules out NaN (every comparison with it is false) and infinity, in two reductions
             big = float(np.finfo(np.float64).max)
-            self._fast = self._uniform and self._shape != ()
+            self._fast = self._uniform
             self._flo, self._fhi = max(self._lo, -big), min(self._hi, big)
         elif isinstance(space, spaces.Discrete):
             self._kind = "discrete"
@@ -104,6 +104,13 @@ class ObservationCheck:
     def problem(self, obs: Any) -> str | None:
         """What is wrong with one observation, or ``None``."""
         if self._kind == "box":
+            if (self._fast and type(obs) is np.ndarray and obs.shape == self._shape
+                    and obs.dtype.kind in self._kinds):  # the hot path: one call per step of a trial
+                if obs.size == 1:
+                    if self._flo <= obs.item() <= self._fhi:
+                        return None
+                elif self._flo <= obs.min() and obs.max() <= self._fhi:
+                    return None
             return self._box_problem(obs, self._shape)
         if self._kind == "discrete":
             if isinstance(obs, (bool, np.bool_)) or not isinstance(obs, (int, np.integer)) and not (

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.errors import ConfigError
@@ -40,7 +41,7 @@ def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron
     snntorch policy's default decays; ``plastic`` adds zero recurrent learning rates (to
     be evolved) with a trace that keeps half of itself per step."""
     space = tasks.action_space
-    if not hasattr(space, "n"):
+    if not isinstance(space, spaces.Discrete):
         raise ConfigError("the numba backend's networks read out discrete actions; this task family's actions are "
                           "continuous")
     enc = TrialInputEncoder(tasks.observation_space, space)

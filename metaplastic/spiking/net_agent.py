@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from metaplastic.core import OpCounts
 from metaplastic.runtime.encoding import TrialInputEncoder, TrialInputs
@@ -45,7 +46,7 @@ class SpikingNetAgent:
             raise ConfigError(f"this SpikingNet takes {net.n_inputs} inputs but the task family's RL² input has "
                               f"{encoder.size} (observation, previous action, reward, boundary); use a network "
                               "trained on this family")
-        n_actions = getattr(encoder.action_space, "n", None)
+        n_actions = encoder.action_space.n if isinstance(encoder.action_space, spaces.Discrete) else None
         if n_actions is None or net.n_outputs != int(n_actions):
             raise ConfigError(f"this SpikingNet has {net.n_outputs} readout units; the task family needs one per "
                               f"discrete action ({n_actions if n_actions is not None else 'a continuous action space'})")

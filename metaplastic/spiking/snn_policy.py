@@ -55,6 +55,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from gymnasium import spaces
 import torch
 from torch import nn
 
@@ -215,7 +216,7 @@ class SpikingActorCritic(nn.Module):
             why.append("input-weight plasticity (recurrent only)")
         if p.enabled and p.modulator != "reward":
             why.append(f"modulator={p.modulator!r} (reward only)")
-        if getattr(action_space, "n", None) != net.n_outputs:
+        if not isinstance(action_space, spaces.Discrete) or action_space.n != net.n_outputs:
             why.append(f"{net.n_outputs} readout units for the action space {action_space}")
         if why:
             raise ConfigError("the snntorch policy cannot run this SpikingNet: " + "; ".join(why)
