@@ -262,7 +262,7 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
     config = _settings(settings)
     if algo is not None:
         config["algo"] = algo
-    Budget.parse(budget)  # fail before anything is written
+    parsed = Budget.parse(budget)  # once, before anything is written; the learner gets the parsed budget
     tasks = metaplastic.make_tasks(tasks_spec)
     name = BACKENDS.resolve(backend)
     request = {"backend": name, "tasks": task_spec(tasks), "seed": seed, "config": config}
@@ -277,7 +277,7 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
     writer = Checkpointer(run, learner, every_s=checkpoint_every)
     kw = {"state": opened.state} if opened.state is not None else {}
     try:
-        final = learner.meta_train(tasks, budget=budget, seed=seed, callback=writer, **kw)
+        final = learner.meta_train(tasks, budget=parsed, seed=seed, callback=writer, **kw)
     except KeyboardInterrupt:
         writer.checkpoint()
         writer.close()

@@ -98,9 +98,10 @@ def _curve(res: Any) -> dict[str, Any]:
             "unit": "reward per episode", "kind": "measured"}
 
 
-def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
+def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
     """Check everything that can be checked before any work: the task spec, every backend
-    name and run directory, the profiles and the budget. Returns (tasks, learners, profiles)."""
+    name and run directory, the profiles and the budget. Returns (tasks, learners, profiles,
+    budget)."""
     import metaplastic
     from metaplastic.registry import BACKENDS
 
@@ -108,7 +109,7 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
         raise ConfigError("no backends to benchmark; pass --backends a,b,c (see `metaplastic backends`)")
     tasks = metaplastic.make_tasks(cfg.tasks)
     profiles = [load_profile(p) for p in cfg.profiles]
-    Budget.parse(cfg.budget)
+    budget = Budget.parse(cfg.budget)
     unknown_runs = sorted(set(cfg.runs) - set(cfg.backends))
     if unknown_runs:
         raise ConfigError(f"--run names {', '.join(unknown_runs)} but --backends does not; add them to --backends")
@@ -126,7 +127,7 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any]]:
             raise ConfigError(f"backend {name!r} does not apply to task family {tasks.name!r}; "
                               f"it applies to {', '.join(caps.families)}")
         learners.append(learner)
-    return tasks, learners, profiles
+    return tasks, learners, profiles, budget
 
 
 def _make_seeded(name: str, seed: int) -> Any:
@@ -143,7 +144,7 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     import metaplastic
     from rich.console import Console
 
-    tasks, learners, profiles = prepare(cfg)
+    tasks, learners, profiles, budget = prepare(cfg)
     say = Console(stderr=True).print if progress else (lambda *a, **k: None)
     ev = dict(n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
     reference_name = tasks.reference if isinstance(tasks, TaskFamily) else "oracle"
@@ -167,13 +168,13 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     }
     for name, learner in zip(cfg.backends, learners):
         say(f"[bold]{name}[/bold]")
-        report["backends"][name] = _bench_one(cfg, name, learner, tasks, refs, profiles, meters, ev, progress)
+        report["backends"][name] = _bench_one(cfg, name, learner, tasks, refs, profiles, meters, ev, budget)
     report["headline"] = headline(report)
     return report
 
 
 def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict[str, Any], profiles: list[Any],
-               meters: dict[str, Any], ev: dict[str, Any], progress: bool) -> dict[str, Any]:
+               meters: dict[str, Any], ev: dict[str, Any], budget: Budget) -> dict[str, Any]:
     import metaplastic
 
     caps = learner.capabilities
@@ -182,7 +183,7 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
         source = f"trained run {cfg.runs[name]}"
         training = {k: v for k, v in (RunDir(cfg.runs[name]).progress() or {}).items() if k in ("updates", "seconds", "tasks_seen")}
     elif caps.meta_train:
-        state = learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed)
+        state = learner.meta_train(tasks, budget=budget, seed=cfg.seed)
         training = state.as_dict() if isinstance(state, TrainState) else {}
         source = f"meta-trained here for {cfg.budget}"
     else:
