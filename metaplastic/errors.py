@@ -38,3 +38,22 @@ class AgentContractError(MetaplasticError, RuntimeError):
 
 class RunDirError(MetaplasticError, OSError):
     """A run directory or checkpoint that is missing, corrupt or foreign."""
+
+
+class InvalidInput(MetaplasticError, ValueError):
+    """What an agent is given (an observation, an action, a reward, a flag) is outside what
+    the task's spaces allow; the message names the field, the value and the space."""
+
+
+class TrainingDiverged(MetaplasticError, FloatingPointError):
+    """Meta-training produced a non-finite loss, gradient or parameter; the run stops and
+    keeps its last good checkpoint."""
+
+
+class RunLocked(RunDirError):
+    """Another process is writing this run directory (the message names its PID)."""
+
+
+class LimitExceeded(ConfigError):
+    """A size (tasks, arms, steps, batch) is above the documented limit or would not fit in
+    memory."""
