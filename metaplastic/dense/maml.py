@@ -12,7 +12,10 @@ maximizes the post-adaptation return: it plays a pre-adaptation episode per task
 adapts, plays a post-adaptation episode with ``θ'`` and takes an Adam step on the
 post-adaptation policy-gradient loss, differentiating through the inner step
 (``first_order=True`` drops those second-order terms). ``adapt="head"`` adapts only the
-output layer — a sparse meta-update that cuts the inner loop's cost.
+output layer — a sparse meta-update that cuts the inner loop's cost. The learning rate
+follows the shared outer loop's schedule fraction (progress in updates); a non-finite
+loss or gradient norm raises :class:`~metaplastic.errors.TrainingDiverged` before the
+Adam step, non-finite parameters after it (before any callback sees the update).
 
 An agent adapts at ``end_episode`` (after every episode of its trial).
 
@@ -37,8 +40,10 @@ from metaplastic.core import OpCounts
 from metaplastic.runtime.encoding import encode_space, space_width
 from metaplastic.errors import ConfigError
 from metaplastic.nn.advantages import gae
+from metaplastic.nn.finite import check_step, nonfinite_parameters
 from metaplastic.nn.heads import make_head
 from metaplastic.runtime.vector import drive_trials
+from metaplastic.training.divergence import lr_hint, require_finite
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
 from metaplastic.training.state import TrainProgress, TrainState
@@ -191,6 +196,8 @@ class MAML:
             x = model.encode(obs)
             out = core.forward_lanes(params, x)
             a = head.sample(out, rng)
+            if a.dtype.kind == "f":
+                require_finite(a, "the policy's actions")
             obs_l.append(x)
             act_l.append(torch.as_tensor(np.asarray(a), dtype=torch.float32 if a.dtype.kind == "f" else torch.int64))
             logp_l.append(head.log_prob(out, a))
@@ -215,6 +222,7 @@ class MAML:
         """Meta-gradient updates until ``budget``; returns ``state`` advanced."""
         model, optimizer, cfg = state.params, state.optimizer, self.config
         core = MAMLCore(model, cfg)
+        hint = lr_hint(cfg["lr"], "max_grad_norm", inner_lr=cfg["inner_lr"])
         model.train()
         try:
             def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
@@ -233,14 +241,16 @@ class MAML:
                 loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
+                loss_value, _ = check_step(
+                    loss, torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"]), hint)
                 optimizer.step()
                 return {"trial_return": float(pre_ret.mean() + post_ret.mean()),
                         "pre_adaptation_return": float(pre_ret.mean()),
-                        "post_adaptation_return": float(post_ret.mean()), "loss": float(loss.detach())}, len(task_list)
+                        "post_adaptation_return": float(post_ret.mean()), "loss": loss_value}, len(task_list)
 
             return run_outer_loop(update, label="maml", budget=budget, state=state, callback=callback,
-                                  show_progress=show_progress, seed_framework=torch.manual_seed)
+                                  show_progress=show_progress, seed_framework=torch.manual_seed,
+                                  check=lambda s: nonfinite_parameters(s.params), hint=hint)
         finally:
             model.eval()
 

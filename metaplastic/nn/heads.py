@@ -83,7 +83,8 @@ class GaussianHead(nn.Module):
         mean, log_std = p[:, : self.dim], p[:, self.dim :]
         if greedy:
             return mean
-        return mean + np.exp(log_std) * rng.standard_normal(mean.shape)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged policy's actions: callers check them
+            return mean + np.exp(log_std) * rng.standard_normal(mean.shape)
 
     def log_prob(self, params: torch.Tensor, actions: Any) -> torch.Tensor:
         mean, log_std = params[..., : self.dim], params[..., self.dim :]

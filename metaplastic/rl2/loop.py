@@ -4,7 +4,10 @@ through the whole trial, repeat until the budget is spent.
 
 Reproducible and resumable through the shared outer loop
 (:func:`~metaplastic.training.outer.run_outer_loop`), whose state holds the policy and its
-optimizer.
+optimizer; the entropy bonus and the learning rate follow its schedule fraction (progress
+in updates, never wall time). An update whose loss or gradient norm is not finite raises
+:class:`~metaplastic.errors.TrainingDiverged` before the optimizer steps, and parameters
+that are not finite after the step raise it before any callback sees the update.
 
 Example:
     >>> import torch, metaplastic
@@ -25,10 +28,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from metaplastic.nn.finite import check_step, nonfinite_parameters
 from metaplastic.rl2.a2c import a2c_loss
 from metaplastic.rl2.params import RL2Settings
 from metaplastic.rl2.rollout import collect_trials
 from metaplastic.runtime.encoding import TrialInputEncoder
+from metaplastic.training.divergence import lr_hint
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
 from metaplastic.training.state import TrainState
@@ -42,6 +47,7 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
     until ``budget`` (counting the progress already in ``state``); return ``state``."""
     policy, optimizer = state.params, state.optimizer
     encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
+    hint = lr_hint(settings.lr, "max_grad_norm")
 
     def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
         ent_coef = settings.ent_coef + (settings.ent_coef_final - settings.ent_coef) * fraction
@@ -55,15 +61,17 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
                         gamma=settings.gamma, lam=settings.gae_lambda, vf_coef=settings.vf_coef, ent_coef=ent_coef)
         optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(policy.parameters(), settings.max_grad_norm))
+        loss_value, grad_norm = check_step(
+            loss.total, torch.nn.utils.clip_grad_norm_(policy.parameters(), settings.max_grad_norm), hint)
         optimizer.step()
-        return {"trial_return": float(batch.returns.sum(axis=1).mean()), "loss": float(loss.total.detach()),
+        return {"trial_return": float(batch.returns.sum(axis=1).mean()), "loss": loss_value,
                 "policy_loss": loss.policy, "value_loss": loss.value, "entropy": loss.entropy, "ent_coef": ent_coef,
                 "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}, len(task_list)
 
     policy.train()
     try:
         return run_outer_loop(update, label="rl2", budget=budget, state=state, callback=callback,
-                              show_progress=show_progress, seed_framework=torch.manual_seed)
+                              show_progress=show_progress, seed_framework=torch.manual_seed,
+                              check=lambda s: nonfinite_parameters(s.params), hint=hint)
     finally:
         policy.eval()

@@ -25,6 +25,7 @@ import torch
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.rl2.lanes import TrialLanes
 from metaplastic.runtime.vector import drive_trials
+from metaplastic.training.divergence import require_finite
 
 
 @dataclass
@@ -41,7 +42,9 @@ class TrialBatch:
 
 def collect_trials(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_list: list, episodes: int, *,
                    rng: np.random.Generator, env_seed: int, device: str | torch.device = "cpu") -> TrialBatch:
-    """Play one trial per task in ``task_list`` with ``policy`` (keeping the graph)."""
+    """Play one trial per task in ``task_list`` with ``policy`` (keeping the graph). Continuous
+    actions that are not finite (a diverged policy) raise
+    :class:`~metaplastic.training.divergence.NonFinite` before they reach the env."""
     venv = tasks.make_vector_env(task_list)
     lanes = TrialLanes(policy, encoder, len(task_list), device)
     lanes.reset()
@@ -52,6 +55,8 @@ def collect_trials(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_lis
     def act(obs: np.ndarray, decide: np.ndarray) -> np.ndarray:
         params, value = lanes.step(obs, decide)
         a = head.sample(params, rng)
+        if a.dtype.kind == "f":
+            require_finite(a, "the policy's actions")
         logps.append(head.log_prob(params, a))
         values.append(value)
         ents.append(head.entropy(params))

@@ -7,6 +7,9 @@ an executor (:mod:`metaplastic.training.executors`) evaluates it with the numba 
 The loop's explicit state (:class:`~metaplastic.training.state.TrainState`) holds the map
 between networks and flat vectors (``params``, a :class:`NetVector`) and the search
 (``optimizer``, mean and Adam moments); :func:`state_net` is the network it stands at.
+Non-finite candidates, fitness or search mean raise
+:class:`~metaplastic.errors.TrainingDiverged` naming the generation, and the search is
+left at the last good one (see :mod:`metaplastic.training.es`).
 
 Example:
     >>> import metaplastic
@@ -27,6 +30,7 @@ import numpy as np
 from metaplastic.spiking.es_fitness import NetVector, TrialReturnFitness
 from metaplastic.spiking.net import SpikingNet
 from metaplastic.training.es import ESSettings, EvolutionStrategy
+from metaplastic.training.divergence import FLOAT32_MAX, nonfinite, require_finite
 from metaplastic.training.executors import make_executor
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.state import TrainProgress, TrainState
@@ -68,6 +72,8 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
     with make_executor(executor, workers) as pool:
         def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
             eps, candidates = es.ask(rng)
+            require_finite(candidates, "the candidates", f"sigma={es.settings.sigma:g} is probably too large (the "
+                           "networks' float32 weights overflow) — lower sigma", limit=FLOAT32_MAX)
             task_seed, agent_seed = (int(v) for v in rng.integers(2**31, size=2))
             f = np.asarray(pool.map(fitness, [(theta, task_seed, agent_seed) for theta in candidates]))
             grad = es.tell(eps, f)
@@ -76,4 +82,6 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
             return metrics, len(candidates) * batch_tasks
 
         return run_outer_loop(update, label="es", budget=budget, state=state, callback=callback,
-                              show_progress=show_progress)
+                              show_progress=show_progress,
+                              check=lambda s: nonfinite(s.optimizer.theta, "the search mean", FLOAT32_MAX),
+                              hint=f"lr={es.settings.lr:g} is probably too large — lower lr")

@@ -1,5 +1,15 @@
 """Meta-training budgets: wall time (``"90s"``, ``"10m"``, ``"1.5h"``) or a number of
-updates (``500`` or ``"500-updates"``).
+updates (``500`` or ``"500-updates"``), and the clock that counts against them.
+
+Schedules (the learning rate's, the entropy bonus's) follow progress measured in updates,
+never wall time, so that a run is reproducible: update ``u`` of a run whose *horizon* is
+``H`` updates gets the schedule fraction ``u / H``. With an update budget ``H`` is the
+budget. With a time budget the first update runs at fraction 0 (which needs no ``H``) and
+its cost fixes ``H``: the updates that fit the budget at that cost. The run then makes
+``H`` updates, whatever the wall time does, unless the wall time passes :data:`OVERRUN`
+times the budget first (it then stops early, with ``updates < horizon`` recorded).
+``H`` is saved with the progress (``horizon`` in ``progress.json``); a resumed run keeps
+it, and ``--budget H`` (updates) reproduces the time-budgeted run exactly.
 
 Example:
     >>> Budget.parse("10m").seconds
@@ -20,6 +30,10 @@ from metaplastic.errors import ConfigError
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)\s*$", re.IGNORECASE)
 _UPDATES = re.compile(r"^\s*(\d+)\s*(?:-?\s*updates?)?\s*$", re.IGNORECASE)
 _SCALE = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+#: A time-budgeted run stops before its horizon only when its wall time passes this multiple
+#: of the budget (the first update's cost was a poor estimate: a slower machine, a shared one).
+OVERRUN = 1.25
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,10 @@ class Budget:
                 return cls(updates=int(m.group(1)))
         raise ConfigError(f"budget {value!r} is neither a time (90s, 10m, 1.5h) nor a number of updates (500, 500-updates)")
 
-    def clock(self, *, updates_done: int = 0, seconds_done: float = 0.0) -> "BudgetClock":
-        """Start counting against this budget (``*_done``: what a resumed run already spent)."""
-        return BudgetClock(self, updates_done=updates_done, seconds_done=seconds_done)
+    def clock(self, *, updates_done: int = 0, seconds_done: float = 0.0, horizon: int | None = None) -> "BudgetClock":
+        """Start counting against this budget (``*_done``: what a resumed run already spent;
+        ``horizon``: the horizon it saved, kept under a time budget)."""
+        return BudgetClock(self, updates_done=updates_done, seconds_done=seconds_done, horizon=horizon)
 
     def __str__(self) -> str:
         parts = []
@@ -67,20 +82,34 @@ class Budget:
 
 
 class BudgetClock:
-    """Tracks elapsed time and updates; ``done()`` when the budget is spent.
+    """Tracks elapsed time, updates and the schedule horizon; ``done()`` when the budget is
+    spent.
+
+    ``horizon`` is the number of updates the schedules run over (see the module's
+    docstring): an update budget's count; under a time budget the horizon saved by a
+    resumed run, else ``None`` until :meth:`calibrate` fixes it after the first update.
 
     Example:
         >>> clock = Budget(updates=2).clock()
-        >>> clock.tick(); clock.done()
-        False
+        >>> clock.fraction(), clock.horizon
+        (0.0, 2)
+        >>> clock.tick(); clock.done(), clock.fraction()
+        (False, 0.5)
         >>> clock.tick(); clock.done()
         True
     """
 
-    def __init__(self, budget: Budget, *, updates_done: int = 0, seconds_done: float = 0.0):
+    def __init__(self, budget: Budget, *, updates_done: int = 0, seconds_done: float = 0.0,
+                 horizon: int | None = None):
         self.budget = budget
         self.updates = updates_done
         self._start = time.perf_counter() - seconds_done
+        if budget.seconds is None:
+            self.horizon = budget.updates
+        elif horizon is not None and horizon >= 1:
+            self.horizon = horizon if budget.updates is None else min(horizon, budget.updates)
+        else:
+            self.horizon = None
 
     @property
     def elapsed(self) -> float:
@@ -89,15 +118,36 @@ class BudgetClock:
     def tick(self, n: int = 1) -> None:
         self.updates += n
 
-    def done(self) -> bool:
+    def calibrate(self) -> None:
+        """Under a time budget, once an update has run and no horizon is set: fix the horizon
+        at the updates that fit the budget at the average cost of those made so far (at
+        least the updates made; at most an update budget given too)."""
         b = self.budget
-        return (b.updates is not None and self.updates >= b.updates) or (b.seconds is not None and self.elapsed >= b.seconds)
+        if self.horizon is not None or b.seconds is None or self.updates < 1:
+            return
+        per_update = max(self.elapsed / self.updates, 1e-9)
+        horizon = max(self.updates, round(b.seconds / per_update))
+        self.horizon = horizon if b.updates is None else min(horizon, b.updates)
+
+    def done(self) -> bool:
+        """The horizon is reached, or (a time budget) the wall time is past the budget —
+        past :data:`OVERRUN` times the budget once the horizon is fixed."""
+        b = self.budget
+        if self.horizon is not None and self.updates >= self.horizon:
+            return True
+        if b.updates is not None and self.updates >= b.updates:
+            return True
+        if b.seconds is None:
+            return False
+        return self.elapsed >= b.seconds * (OVERRUN if self.horizon is not None else 1.0)
+
+    def overran(self) -> bool:
+        """Whether the run stops short of its horizon because the wall time ran over."""
+        return self.horizon is not None and self.updates < self.horizon and self.done()
 
     def fraction(self) -> float:
-        """How much of the budget is spent, in [0, 1] (the larger of the two limits)."""
-        parts = [0.0]
-        if self.budget.updates:
-            parts.append(self.updates / self.budget.updates)
-        if self.budget.seconds:
-            parts.append(self.elapsed / self.budget.seconds)
-        return min(1.0, max(parts))
+        """How much of the horizon is spent, in [0, 1]: ``updates / horizon`` (0 while a time
+        budget's horizon is not fixed yet, i.e. for the first update)."""
+        if not self.horizon:
+            return 0.0
+        return min(1.0, self.updates / self.horizon)

@@ -3,6 +3,11 @@ flat parameter vector, antithetic pairs ``θ ± σε``, centered-rank fitness sh
 Adam step along the estimated gradient of expected fitness. numpy only; the population's
 fitness comes from whatever evaluates it (see :mod:`metaplastic.training.executors`).
 
+The search never takes a non-finite state: candidates that are not finite (``ask``), a
+fitness that is not finite or a step that would make the mean not finite (``tell``, before
+anything changes) raise :class:`~metaplastic.errors.TrainingDiverged` naming the likely
+cause.
+
 Example:
     >>> import numpy as np
     >>> es = EvolutionStrategy(np.zeros(3), ESSettings(population=32, sigma=0.1, lr=0.1))
@@ -22,6 +27,7 @@ import numpy as np
 
 from metaplastic.errors import ConfigError
 from metaplastic.params import Param, settings_type
+from metaplastic.training.divergence import require_finite
 
 __all__ = ["ES_PARAMS", "ESSettings", "EvolutionStrategy", "centered_ranks"]
 
@@ -67,22 +73,32 @@ class EvolutionStrategy:
         pairs = self.settings.population // 2
         eps = rng.standard_normal((pairs, self.theta.size))
         cands = np.empty((2 * pairs, self.theta.size))
-        cands[0::2] = self.theta + self.settings.sigma * eps
-        cands[1::2] = self.theta - self.settings.sigma * eps
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            cands[0::2] = self.theta + self.settings.sigma * eps
+            cands[1::2] = self.theta - self.settings.sigma * eps
+        require_finite(cands, "the candidates", f"sigma={self.settings.sigma:g} is probably too large — lower sigma")
         return eps, cands
 
     def tell(self, eps: np.ndarray, fitness: np.ndarray) -> np.ndarray:
-        """Move ``theta`` up the shaped fitness gradient; return the gradient estimate."""
+        """Move ``theta`` up the shaped fitness gradient; return the gradient estimate.
+        A non-finite fitness or mean raises
+        :class:`~metaplastic.errors.TrainingDiverged` and leaves the search as it was."""
         f = np.asarray(fitness, dtype=np.float64)
-        if f.shape != (2 * eps.shape[0],) or not np.all(np.isfinite(f)):
+        if f.shape != (2 * eps.shape[0],):
             raise ValueError(f"fitness must be {2 * eps.shape[0]} finite numbers, got shape {f.shape}")
+        s = self.settings
+        require_finite(f, "the fitness", f"the perturbed networks probably overflow — lower sigma={s.sigma:g} "
+                       f"(or lr={s.lr:g})")
         w = centered_ranks(f)
-        grad = (w[0::2] - w[1::2]) @ eps / (eps.shape[0] * self.settings.sigma)
-        grad = grad - self.settings.weight_decay * self.theta
+        grad = (w[0::2] - w[1::2]) @ eps / (eps.shape[0] * s.sigma)
+        grad = grad - s.weight_decay * self.theta
         b1, b2 = 0.9, 0.999
-        self.t += 1
-        self.m = b1 * self.m + (1 - b1) * grad
-        self.v = b2 * self.v + (1 - b2) * grad * grad
-        m_hat, v_hat = self.m / (1 - b1 ** self.t), self.v / (1 - b2 ** self.t)
-        self.theta = self.theta + self.settings.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+        t = self.t + 1
+        m = b1 * self.m + (1 - b1) * grad
+        v = b2 * self.v + (1 - b2) * grad * grad
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged step is reported just below
+            theta = self.theta + s.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+        require_finite(theta, "the search mean", f"lr={s.lr:g} is probably too large — lower lr")
+        self.theta, self.m, self.v, self.t = theta, m, v, t
         return grad

@@ -14,26 +14,55 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
+
+from metaplastic.errors import RunDirError
 
 __all__ = ["TrainProgress", "TrainState"]
 
 
 @dataclass
 class TrainProgress:
-    """Where a training run stands (saved with every checkpoint)."""
+    """Where a training run stands (saved with every checkpoint).
+
+    ``horizon``: the updates the run's schedules span (``None`` until a time-budgeted run
+    has fixed it; see :mod:`metaplastic.training.budget`). ``metaplastic train --budget
+    <horizon>`` reproduces the run; ``updates < horizon`` after a finished (not
+    interrupted) run means its wall time ran past the budget and it stopped early.
+    """
 
     updates: int = 0
     seconds: float = 0.0
     tasks_seen: int = 0
+    horizon: int | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "TrainProgress":
-        """The progress fields of a saved dict (other keys ignored; missing ones 0)."""
+        """The progress fields of a saved dict (other keys ignored; missing ones 0, a missing
+        ``horizon`` ``None``: runs saved before it existed). A field of the wrong type or
+        range is a one-line :class:`~metaplastic.errors.RunDirError`."""
         d = d or {}
-        return cls(updates=int(d.get("updates", 0)), seconds=float(d.get("seconds", 0.0)),
-                   tasks_seen=int(d.get("tasks_seen", 0)))
+        if not isinstance(d, Mapping):
+            raise RunDirError(f"the saved progress must be a JSON object, got {type(d).__name__}")
+        horizon = d.get("horizon")
+        return cls(updates=_count(d, "updates"), seconds=_seconds(d), tasks_seen=_count(d, "tasks_seen"),
+                   horizon=None if horizon is None else _count(d, "horizon", low=1))
+
+
+def _count(d: Mapping[str, Any], key: str, low: int = 0) -> int:
+    v = d.get(key, 0)
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise RunDirError(f"the saved progress's {key!r} must be a whole number >= {low}, got {v!r}")
+    return v
+
+
+def _seconds(d: Mapping[str, Any]) -> float:
+    v = d.get("seconds", 0.0)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise RunDirError(f"the saved progress's 'seconds' must be a finite number >= 0, got {v!r}")
+    return float(v)
 
 
 @dataclass
@@ -51,5 +80,6 @@ class TrainState:
     progress: TrainProgress = field(default_factory=TrainProgress)
 
     def as_dict(self) -> dict[str, Any]:
-        """The progress as a JSON-ready dict (``updates``, ``seconds``, ``tasks_seen``)."""
+        """The progress as a JSON-ready dict (``updates``, ``seconds``, ``tasks_seen``,
+        ``horizon``): what checkpoints save and :meth:`TrainProgress.from_dict` reads."""
         return asdict(self.progress)
