@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -75,9 +76,20 @@ class Evaluation:
         return np.asarray(ci95_halfwidth(self.returns, axis=0), dtype=float).reshape(self.episodes)
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-ready dict (the ``metaplastic evaluate --json`` output)."""
+        """A JSON-ready dict (the ``metaplastic evaluate --json`` output), valid strict JSON:
+        a statistic that is not a finite number (the 95% interval of a single task) is
+        ``null``, with a ``<key>_reason`` saying why.
+
+        Example:
+            >>> import metaplastic
+            >>> s = metaplastic.evaluate("random", "bandits:k=2,n=3", n_tasks=1, seed=0).summary()
+            >>> s["return_ci95"], s["return_ci95_reason"]
+            (None, 'needs at least 2 tasks')
+        """
         lo, hi = self.return_ci95
-        return {
+        one = "needs at least 2 tasks"
+        halfwidths = [_finite(x) for x in self.per_episode_ci95.tolist()]
+        out = {
             "backend": self.backend,
             "tasks": self.tasks,
             "split": self.split,
@@ -85,16 +97,47 @@ class Evaluation:
             "episodes": self.episodes,
             "seed": self.seed,
             "return_mean": self.return_mean,
-            "return_ci95": [lo, hi],
+            "return_ci95": [lo, hi] if isfinite(lo) and isfinite(hi) else None,
             "return_std": float(self.trial_returns.std(ddof=1)) if self.n_tasks > 1 else 0.0,
             "per_episode_mean": self.per_episode_mean.tolist(),
-            "per_episode_ci95_halfwidth": [_finite(x) for x in self.per_episode_ci95.tolist()],
+            "per_episode_ci95_halfwidth": halfwidths,
             "ops_total": self.ops.as_dict(),
             "ops_per_decision": self.ops.per_decision(),
             "wall_time_s": self.wall_time_s,
             **({"activity": act} if (act := activity(self.ops, self.extra.get("dt_s"))) else {}),
             **self.extra,
         }
+        if out["return_ci95"] is None:
+            out["return_ci95_reason"] = one if self.n_tasks < 2 else "not a finite number"
+        if None in halfwidths:
+            out["per_episode_ci95_halfwidth_reason"] = one if self.n_tasks < 2 else "not a finite number"
+        return _strict_json(out)
+
+
+def _strict_json(summary: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with every non-finite float left (NaN, infinity) made ``null``, and a
+    ``<key>_reason`` for each top-level key that held one, so ``json.dumps(...,
+    allow_nan=False)`` never fails on it."""
+    out: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    for key, value in summary.items():
+        clean, changed = _nulled(value)
+        out[key] = clean
+        if changed and f"{key}_reason" not in summary:
+            reasons[f"{key}_reason"] = "not a finite number"
+    return {**out, **reasons}
+
+
+def _nulled(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, float) and not isfinite(value):
+        return None, True
+    if isinstance(value, dict):
+        pairs = {k: _nulled(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    if isinstance(value, (list, tuple)):
+        items = [_nulled(v) for v in value]
+        return type(value)(v for v, _ in items), any(c for _, c in items)
+    return value, False
 
 
 def _time_step(learner: Any) -> float | None:
@@ -171,9 +214,10 @@ def evaluate(
             f"backend {learner.name!r} does not apply to task family {family!r}; it applies to {', '.join(caps.families)}"
         )
     privileged = bool(caps.privileged)
+    use_vector = _wants_vector(learner, dist, vectorized)
+    _check_size(dist, n_tasks, episodes, min(batch_size, n_tasks) if use_vector else 1)
     task_list = dist.sample(n_tasks, seed=seed, split=split)
     seeds = np.array([np.random.SeedSequence([seed, t.seed]).generate_state(2, dtype=np.uint32) for t in task_list])
-    use_vector = _wants_vector(learner, dist, vectorized)
     spec = spec_of(dist)
     returns = np.zeros((n_tasks, episodes), dtype=np.float64)
     total = OpCounts()
@@ -215,6 +259,22 @@ def evaluate(
         extra={"vectorized": use_vector, "device": str(learner.device) if isinstance(learner, DeviceLearner) else "cpu",
                **({"dt_s": dt} if (dt := _time_step(learner)) else {})},
     )
+
+
+def _check_size(dist: Any, n_tasks: int, episodes: int, lanes: int) -> None:
+    """Refuse an evaluation over the documented limits before anything is allocated: a
+    trial longer than the family allows (:meth:`~metaplastic.tasks.base.TaskFamily.check_trial`),
+    or more memory than is available for the tasks, their returns and one batch of lanes."""
+    from metaplastic.runtime.vector import check_memory
+    from metaplastic.tasks.base import TaskFamily
+
+    task_bytes = 0
+    if isinstance(dist, TaskFamily):
+        dist.check_trial(episodes)
+        task_bytes = dist.task_bytes()
+    need = n_tasks * (8.0 * episodes + 64 + task_bytes) + lanes * (task_bytes + 8.0 * episodes)
+    check_memory(f"evaluate: {n_tasks} tasks x {episodes} episodes", need,
+                 "use fewer tasks (--n-tasks), fewer episodes or a smaller task family")
 
 
 def _wants_vector(learner: Any, dist: Any, vectorized: bool | None) -> bool:

@@ -4,7 +4,9 @@ Backends are entry points in the group ``metaplastic.backends``; task families i
 ``metaplastic.tasks``. Nothing is imported until it is asked for. An entry point may
 name the extra it needs (``torch = "pkg.mod:Learner [torch]"``): when that extra's
 requirements are not installed, the backend is listed as unavailable with the pip
-command that installs them, and its module is never imported.
+command that installs them, and its module is never imported. A plugin whose import raises
+anything (an ``ImportError``, any exception, even ``SystemExit``) is listed as unavailable
+with the first line of the error; only ``KeyboardInterrupt`` goes through.
 
 A *family* name is a fallback chain (data, see :data:`FALLBACK_CHAINS`): ``"spiking"``
 resolves to the first available of its members.
@@ -167,9 +169,9 @@ class Registry:
         else:
             try:
                 obj = ep.load()
-            except BaseException as exc:  # a broken plugin must never break the others
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
+            except KeyboardInterrupt:  # the user's Ctrl-C still interrupts
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a broken plugin (SystemExit included) never breaks the others
                 reason = f"import failed: {_first_line(exc)}"
                 if isinstance(exc, ImportError) and install:
                     reason += f"; try: {install}"
@@ -189,7 +191,9 @@ class Registry:
         if callable(check):
             try:
                 reason = check()
-            except Exception as exc:  # noqa: BLE001 - reported, not raised
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - reported, not raised (SystemExit included)
                 reason = f"availability check failed: {_first_line(exc)}"
         declared = getattr(obj, "config_params", None)
         keys = tuple(p.name for p in declared) if isinstance(declared, (tuple, list)) else None

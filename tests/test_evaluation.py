@@ -115,3 +115,54 @@ def test_a_nan_observation_is_a_one_line_error_naming_task_and_step():
         metaplastic.evaluate("random", bad, n_tasks=2, seed=7)
     msg = str(err.value)
     assert msg.startswith(f"corrupted bandits, task seed {first.seed}, episode 0, step 0: ") and "\n" not in msg
+
+
+def test_the_summary_of_one_task_is_strict_json_with_reasons():
+    # before: `evaluate --n-tasks 1 --json` printed Infinity (the interval of one task), not JSON
+    import json
+
+    s = metaplastic.evaluate("random", "bandits:k=5,n=10", n_tasks=1, seed=0).summary()
+    json.loads(json.dumps(s, allow_nan=False))
+    assert s["return_ci95"] is None and s["return_ci95_reason"] == "needs at least 2 tasks"
+    assert s["per_episode_ci95_halfwidth"] == [None] * 10
+    assert s["per_episode_ci95_halfwidth_reason"] == "needs at least 2 tasks"
+    assert s["return_std"] == 0.0 and s["n_tasks"] == 1
+
+
+def test_the_summary_of_normal_input_keeps_its_keys_and_values():
+    res = metaplastic.evaluate("random", "bandits:k=3,n=4", n_tasks=5, seed=0)
+    s = res.summary()
+    assert s["return_ci95"] == list(res.return_ci95) and not any(k.endswith("_reason") for k in s)
+    assert s["per_episode_ci95_halfwidth"] == res.per_episode_ci95.tolist()
+
+
+def test_non_finite_statistics_become_null_with_a_reason():
+    import json
+
+    from metaplastic.evaluation import Evaluation
+
+    returns = np.array([[1.0, np.inf], [0.0, 1.0]])
+    ev = Evaluation("x", "bandits", "test", 0, returns, OpCounts(decisions=4), float("nan"),
+                    extra={"dt_s": float("inf"), "nested": {"a": [1.0, float("nan")]}})
+    with np.errstate(invalid="ignore"):
+        s = ev.summary()
+    json.dumps(s, allow_nan=False)
+    assert s["return_mean"] is None and s["return_mean_reason"] == "not a finite number"
+    assert s["return_ci95"] is None and s["return_ci95_reason"] == "not a finite number"
+    assert s["per_episode_mean"] == [0.5, None] and s["wall_time_s"] is None
+    assert s["nested"] == {"a": [1.0, None]} and s["nested_reason"] == "not a finite number"
+
+
+def test_evaluate_refuses_sizes_over_the_limits_before_running(monkeypatch):
+    from metaplastic.errors import LimitExceeded
+    from metaplastic.runtime import vector
+
+    with pytest.raises(LimitExceeded, match=r"^bandits: a trial of 2000000 episodes x 1 steps"):
+        metaplastic.evaluate("random", "bandits:k=3,n=4", n_tasks=2, episodes=2_000_000, seed=0)
+    with pytest.raises(LimitExceeded, match=r"^evaluate: 10000000000 tasks x 4 episodes needs about \d+\.\d GiB of "
+                                            r"memory, more than the \d+\.\d GiB available; use fewer tasks"):
+        metaplastic.evaluate("random", "bandits:k=3,n=4", n_tasks=10**10, seed=0)
+    monkeypatch.setattr(vector, "available_memory", lambda: 10**6)  # 1 MB: 1000 MDP tasks do not fit
+    with pytest.raises(LimitExceeded, match=r"^evaluate: 1000 tasks x 10 episodes needs about \d+\.\d MiB of memory, more than the 1\.0 MiB"):
+        metaplastic.evaluate("random", "mdp", n_tasks=1000, seed=0)
+    assert metaplastic.evaluate("random", "mdp", n_tasks=2, seed=0).n_tasks == 2

@@ -14,7 +14,10 @@ value is approximated by ``max(λ, p)/(1-γ)``; ``depth`` is chosen so that ``γ
 1e-3``, which bounds the index error well below 1e-3.
 
 Tables are cached in memory and on disk (``$METAPLASTIC_CACHE`` or
-``~/.cache/metaplastic``), keyed by every input, so each is computed once.
+``~/.cache/metaplastic``), keyed by every input, so each is computed once. A cached file
+carries the SHA-256 of its table (and the inputs it was computed for); one whose checksum
+or inputs do not match (a corrupted or foreign file, even of the right shape) is
+recomputed and replaced, never used.
 
 Example:
     >>> t = gittins_table(0.9, max_pulls=5)
@@ -27,8 +30,10 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -61,20 +66,44 @@ def gittins_table(discount: float, *, max_pulls: int) -> np.ndarray:
             f"gittins: discount {discount} with {max_pulls} pulls needs a table of depth {max_pulls + depth}; "
             "use a discount <= 0.995 or fewer pulls"
         )
-    path = cache_dir() / "gittins" / f"v{TABLE_VERSION}_g{discount!r}_n{max_pulls}_d{depth}_G{GRID}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                table = z["index"]
-            if table.shape == (max_pulls + 1, max_pulls + 1):
-                return table
-        except (OSError, ValueError, KeyError):
-            pass  # a corrupt cache entry is recomputed and replaced
+    key = f"v{TABLE_VERSION}_g{discount!r}_n{max_pulls}_d{depth}_G{GRID}"
+    path = cache_dir() / "gittins" / f"{key}.npz"
+    cached = _read_cached(path, key, (max_pulls + 1, max_pulls + 1))
+    if cached is not None:
+        return cached
     table = _compute(discount, max_pulls, depth, GRID)
     try:
-        atomic_save_npz(path, {"index": table})
+        atomic_save_npz(path, {"index": table, "sha256": np.array(checksum(table)), "key": np.array(key)})
     except OSError:
         pass  # a read-only home still gets the in-memory cache
+    return table
+
+
+def checksum(table: np.ndarray) -> str:
+    """The SHA-256 of a table: its dtype, shape and bytes (NaN entries included).
+
+    Example:
+        >>> checksum(np.zeros((2, 2))) == checksum(np.zeros((2, 2))) != checksum(np.zeros((2, 3)))
+        True
+    """
+    t = np.ascontiguousarray(table)
+    h = hashlib.sha256(f"{t.dtype.str}{t.shape}".encode("ascii"))
+    h.update(t.tobytes())
+    return h.hexdigest()
+
+
+def _read_cached(path: Path, key: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The cached table at ``path`` if it is whole: the right inputs, shape and dtype, and
+    a matching checksum; ``None`` (recompute) otherwise."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            table, stored, stored_key = z["index"], str(z["sha256"]), str(z["key"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # unreadable, or written before checksums: recomputed and replaced
+    if stored_key != key or table.shape != shape or table.dtype != np.float64 or checksum(table) != stored:
+        return None  # corrupted or foreign: recomputed and replaced
     return table
 
 

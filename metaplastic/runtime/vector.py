@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import time
 from math import isfinite
 from typing import Any, Callable, Generator, NamedTuple, Sequence
@@ -21,21 +22,44 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from metaplastic.core import OpCounts, PrivilegedVectorAgent, Task, Transition, VectorAgent
-from metaplastic.errors import AgentContractError, InvalidObservation, InvalidReward, MetaplasticError
-from metaplastic.runtime.observations import ObservationCheck, boundary_message, check_observation, reward_problem
+from metaplastic.errors import AgentContractError, InvalidObservation, InvalidReward, LimitExceeded, MetaplasticError
+from metaplastic.runtime.observations import AgentInputs, ObservationCheck, boundary_message, reward_problem
 from metaplastic.runtime.trials import MAX_STEPS_PER_EPISODE, task_label, too_long_message
 
-__all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "batch_steps", "drive_trials", "run_vector_trials"]
+__all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "available_memory", "batch_steps", "check_memory",
+           "drive_trials", "run_vector_trials"]
 
 
 class SingleLaneAgent:
-    """An :class:`~metaplastic.core.Agent` backed by a one-lane :class:`VectorAgent`."""
+    """An :class:`~metaplastic.core.Agent` backed by a one-lane :class:`VectorAgent`.
 
-    def __init__(self, vector_agent: VectorAgent, observation_space: Any):
+    It checks what it is handed before the vector agent sees it
+    (:class:`~metaplastic.runtime.observations.AgentInputs`): ``act``'s observation against
+    ``observation_space`` (Box bounds up to
+    :data:`~metaplastic.runtime.observations.BOUND_TOLERANCE`), and every field of
+    ``observe``'s transition: both observations, the action against ``action_space`` (when
+    given), a finite real reward and boolean flags. A bad input is a one-line
+    :class:`~metaplastic.errors.InvalidInput` naming the field, the value and the space.
+
+    Example:
+        >>> import metaplastic
+        >>> tasks = metaplastic.make_tasks("bandits:k=3,n=4")
+        >>> agent = SingleLaneAgent(metaplastic.make("random").vector_agent(tasks, 1), tasks.observation_space,
+        ...                         tasks.action_space)
+        >>> agent.reset(seed=0)
+        >>> agent.act([5.0])
+        Traceback (most recent call last):
+        ...
+        metaplastic.errors.InvalidInput: act: obs=[5.0] is not in the observation space Box(0.0, 1.0, (1,), float32) (an array of shape (1,) of finite real numbers in [0, 1], bounds tolerance 1e-06): it is outside the bounds [0.] .. [1.] of the space
+    """
+
+    def __init__(self, vector_agent: VectorAgent, observation_space: Any, action_space: Any = None):
         if vector_agent.num_lanes != 1:
             raise ValueError("SingleLaneAgent needs a vector agent with exactly one lane")
         self.inner = vector_agent
         self.observation_space = observation_space
+        self.action_space = action_space
+        self.inputs = AgentInputs(observation_space, action_space)
         self._one = np.ones(1, dtype=bool)
         self._started = False
 
@@ -48,11 +72,12 @@ class SingleLaneAgent:
     def act(self, obs: Any) -> Any:
         if not self._started:
             raise MetaplasticError("call agent.reset(seed=...) before agent.act(); a trial starts with reset")
-        x = check_observation(self.observation_space, obs)
+        x = self.inputs.observation(obs)
         return _unbatch(self.inner.act(_batch(x), self._one))
 
     def observe(self, transition: Transition) -> None:
         t = transition
+        self.inputs.transition(t)
         self.inner.observe(
             _batch(t.obs), _batch(t.action), np.array([t.reward], dtype=np.float64), _batch(t.next_obs),
             np.array([t.terminated]), np.array([t.truncated]), self._one,
@@ -279,3 +304,43 @@ def _raise_bad(kind: type[Exception], bad: tuple[int, str], tasks: Sequence[Task
         elif after_step and pending_reset[lane]:
             step = 0
     raise kind(boundary_message(_lane_label(where, tasks, lane), episode, step, what))
+
+
+# -- memory: lanes x per-lane state, checked before allocating ---------------------------------
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``, else the free
+    physical pages), or ``None`` where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(what: str, nbytes: float, fix: str, *, available: int | None = None) -> None:
+    """Refuse, with a one-line :class:`~metaplastic.errors.LimitExceeded`, work whose
+    estimated memory ``nbytes`` (typically lanes x per-lane state) is more than the memory
+    available (``available``, default :func:`available_memory`); ``fix`` says what to lower.
+
+    Example:
+        >>> check_memory("evaluate: 10 tasks", 1e3, "use fewer tasks", available=10**9)
+        >>> check_memory("evaluate: 10**9 tasks x 10 episodes", 8e10, "use fewer tasks (--n-tasks)", available=2**34)
+        Traceback (most recent call last):
+        ...
+        metaplastic.errors.LimitExceeded: evaluate: 10**9 tasks x 10 episodes needs about 74.5 GiB of memory, more than the 16.0 GiB available; use fewer tasks (--n-tasks)
+    """
+    avail = available_memory() if available is None else available
+    if avail is not None and nbytes > avail:
+        raise LimitExceeded(f"{what} needs about {_size(nbytes)} of memory, more than the {_size(avail)} available; {fix}")
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"

@@ -27,11 +27,14 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from metaplastic.core import Task
-from metaplastic.errors import ConfigError
+from metaplastic.errors import ConfigError, LimitExceeded
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
 
 _OBS_SPACE = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+
+#: The most arms x pulls of one trial (RL²'s largest setting is 50 x 500 = 25,000).
+MAX_ARM_PULLS = 10_000_000
 
 
 class BanditEnv(gymnasium.Env):
@@ -103,8 +106,8 @@ class Bandits(TaskFamily):
     name = "bandits"
     reference = "gittins"
     params = (
-        Param("k", int, 5, "number of arms", low=2, high=100_000),
-        Param("n", int, 10, "pulls per trial (each pull is an episode of one step)", low=1, high=10_000_000),
+        Param("k", int, 5, "number of arms", low=2, high=1000),
+        Param("n", int, 10, "pulls per trial (each pull is an episode of one step)", low=1, high=100_000),
         Param("a", float, 1.0, "Beta prior of the arms, first shape (train/test)", low=0.0, low_exclusive=True),
         Param("b", float, 1.0, "Beta prior of the arms, second shape (train/test)", low=0.0, low_exclusive=True),
         Param("ood_a", float, 0.5, "Beta prior of the arms in the ood split, first shape", low=0.0, low_exclusive=True),
@@ -127,6 +130,15 @@ class Bandits(TaskFamily):
         c = self.config
         if (c["a"], c["b"]) == (c["ood_a"], c["ood_b"]):
             raise ConfigError("bandits: the ood prior equals the training prior; set ood_a/ood_b to shift it")
+        if c["k"] * c["n"] > MAX_ARM_PULLS:  # a policy's work per trial grows as arms x pulls
+            raise LimitExceeded(f"bandits: k x n = {c['k']} x {c['n']} = {c['k'] * c['n']} is above the limit of "
+                                f"{MAX_ARM_PULLS} (arms x pulls per trial); use fewer arms or pulls")
+
+    def episode_steps(self) -> int:
+        return 1
+
+    def task_bytes(self) -> int:
+        return 48 * self.config["k"] + 256  # k floats in a tuple, and k in a batched env's array
 
     def prior(self, split: str) -> tuple[float, float]:
         """The Beta prior ``(a, b)`` the arms of ``split`` are drawn from."""

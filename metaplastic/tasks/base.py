@@ -5,6 +5,16 @@ seed encode its split, so no ``train`` task is ever a ``test`` or ``ood`` task, 
 the sampling seeds. A task's hidden parameters are drawn from its own seed, so a task is
 reproducible from ``(family config, seed)`` alone.
 
+Sizes are bounded (issue 13, Must 8), so a typo cannot start a run that never ends or
+allocates until the machine runs out: each size parameter has a documented upper bound
+(its ``high``, listed by ``metaplastic tasks``), a trial is at most
+:data:`MAX_TRIAL_STEPS` decisions (episodes x steps per episode), and a family may bound
+a product of its parameters (bandits: ``k x n``; mdp: ``n_states² x n_actions``). Going
+over any of them is a one-line :class:`~metaplastic.errors.LimitExceeded` (a
+:class:`~metaplastic.errors.ConfigError`).
+:meth:`TaskFamily.task_bytes` estimates one task's memory, which ``evaluate`` checks
+against the memory available.
+
 Example:
     >>> import metaplastic
     >>> tasks = metaplastic.make_tasks("bandits:k=3,n=5")
@@ -16,18 +26,23 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar, Mapping
 
 import gymnasium
 import numpy as np
 
 from metaplastic.core import Task
-from metaplastic.errors import ConfigError
+from metaplastic.errors import ConfigError, LimitExceeded
 from metaplastic.params import Param, coerce, format_spec, with_defaults
 
 #: The splits every family offers, and the code each leaves in a task seed's low bits.
 SPLITS: Mapping[str, int] = {"train": 0, "test": 1, "ood": 2}
 _SEED_HIGH = 2**61
+
+#: The most decisions one trial may take (episodes x steps per episode): a thousand times
+#: the published settings (RL² bandits n=500, MDPs n=100 x horizon 10; CartPole 2 x 500).
+MAX_TRIAL_STEPS = 1_000_000
 
 
 class TaskFamily:
@@ -50,11 +65,46 @@ class TaskFamily:
     episodes_per_trial: int
 
     def __init__(self, **params: Any) -> None:
-        self.config: dict[str, Any] = with_defaults(self.params, coerce(self.name, self.params, params))
+        try:
+            given = coerce(self.name, self.params, params)
+        except ConfigError as exc:
+            raise _over_limit(self.name, self.params, params) or exc from None
+        self.config: dict[str, Any] = with_defaults(self.params, given)
         self._validate()
+        if isinstance(self.config.get("n"), int):  # every built-in family: n episodes per trial
+            self.check_trial(self.config["n"])
 
     def _validate(self) -> None:
-        """Cross-parameter checks (raise :class:`ConfigError`)."""
+        """Cross-parameter checks (raise :class:`ConfigError`, or :class:`LimitExceeded`
+        for a size over its limit)."""
+
+    # -- limits ---------------------------------------------------------------------------
+    def episode_steps(self) -> int | None:
+        """The most steps one episode takes (its truncation), or ``None`` when the config
+        does not bound it."""
+        return None
+
+    def task_bytes(self) -> int:
+        """About how many bytes one task holds in memory: its :class:`~metaplastic.core.Task`
+        (hidden parameters as Python objects) and its lane of a batched env."""
+        return 1024
+
+    def check_trial(self, episodes: int) -> None:
+        """Refuse a trial of ``episodes`` episodes longer than :data:`MAX_TRIAL_STEPS`
+        decisions (a one-line :class:`LimitExceeded`).
+
+        Example:
+            >>> import metaplastic
+            >>> metaplastic.make_tasks("mdp:horizon=10").check_trial(200_000)
+            Traceback (most recent call last):
+            ...
+            metaplastic.errors.LimitExceeded: mdp: a trial of 200000 episodes x 10 steps = 2000000 decisions is above the limit of 1000000 decisions per trial; use fewer or shorter episodes
+        """
+        steps = self.episode_steps()
+        if steps is not None and episodes * steps > MAX_TRIAL_STEPS:
+            raise LimitExceeded(
+                f"{self.name}: a trial of {episodes} episodes x {steps} steps = {episodes * steps} decisions is above "
+                f"the limit of {MAX_TRIAL_STEPS} decisions per trial; use fewer or shorter episodes")
 
     @property
     def spec(self) -> str:
@@ -127,6 +177,23 @@ class TaskFamily:
             ],
             "splits": {s: cls.split_doc.get(s, "") for s in cls.splits},
         }
+
+
+def _over_limit(owner: str, declared: tuple[Param, ...], given: Mapping[str, Any]) -> LimitExceeded | None:
+    """The error of a size given above its declared ``high`` (its documented limit), else
+    ``None`` (the value is wrong in some other way, which ``coerce`` reports)."""
+    for p in declared:
+        if p.high is None or p.name not in given:
+            continue
+        try:
+            value = dataclasses.replace(p, high=None).convert(owner, given[p.name])
+        except ConfigError:
+            continue
+        if value > p.high:
+            high = int(p.high) if p.type is int else p.high
+            return LimitExceeded(f"{owner}: {p.name}={value} is above its limit of {high} ({p.doc}); "
+                                 f"{p.name} must be {p.describe_range()}")
+    return None
 
 
 def task_spec(tasks: Any) -> str:

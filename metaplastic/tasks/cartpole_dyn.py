@@ -136,8 +136,8 @@ class CartPoleDyn(TaskFamily):
 
     name = "cartpole-dyn"
     params = (
-        Param("max_steps", int, 500, "steps after which an episode truncates", low=1, high=1_000_000),
-        Param("n", int, 2, "episodes per trial", low=1, high=1_000_000),
+        Param("max_steps", int, 500, "steps after which an episode truncates", low=1, high=100_000),
+        Param("n", int, 2, "episodes per trial", low=1, high=10_000),
         *_range_params(),
     )
     split_doc = {
@@ -163,6 +163,9 @@ class CartPoleDyn(TaskFamily):
                     raise ConfigError(f"cartpole-dyn: {prefix}{key}_low ({lo:g}) is above {prefix}{key}_high ({hi:g})")
         if self.ranges("train") == self.ranges("ood"):
             raise ConfigError("cartpole-dyn: the ood ranges equal the training ranges; set the ood_* ranges to shift them")
+
+    def episode_steps(self) -> int:
+        return self.config["max_steps"]
 
     def ranges(self, split: str) -> dict[str, tuple[float, float]]:
         """The uniform range ``(low, high)`` of each hidden parameter in ``split``.

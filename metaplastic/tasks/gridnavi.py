@@ -155,8 +155,8 @@ class GridNavi(TaskFamily):
     reference = "bayes-optimal"
     params = (
         Param("size", int, 5, "side of the square grid, in cells", low=3, high=1000),
-        Param("steps", int, 15, "steps per episode (the episode truncates then)", low=1, high=1_000_000),
-        Param("n", int, 4, "episodes per trial", low=1, high=1_000_000),
+        Param("steps", int, 15, "steps per episode (the episode truncates then)", low=1, high=100_000),
+        Param("n", int, 4, "episodes per trial", low=1, high=10_000),
     )
     split_doc = {
         "train": "goal uniform over the cells outside the start's 2x2 corner (21 on 5x5)",
@@ -171,6 +171,9 @@ class GridNavi(TaskFamily):
         self.episodes_per_trial = self.config["n"]
         self.observation_space = spaces.Box(0.0, float(self.size - 1), shape=(2,), dtype=np.float32)
         self.action_space = spaces.Discrete(len(MOVES))
+
+    def episode_steps(self) -> int:
+        return self.config["steps"]
 
     def goal_cells(self, split: str = "train") -> np.ndarray:
         """The ``(m, 2)`` cells ``(x, y)`` a goal of ``split`` is drawn from, uniformly.

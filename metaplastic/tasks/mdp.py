@@ -34,12 +34,16 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from metaplastic.core import Task
-from metaplastic.errors import ConfigError
+from metaplastic.errors import ConfigError, LimitExceeded
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
 
 #: Standard deviation of the Gaussian noise added to a reward's mean (RL²: unit variance).
 REWARD_NOISE_STD = 1.0
+
+#: The most transition probabilities (n_states² x n_actions) of one task: 8 MB as float64,
+#: four times that as the Task's Python floats (RL² used 10² x 5 = 500).
+MAX_TABLE_ENTRIES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -189,10 +193,10 @@ class TabularMDP(TaskFamily):
     name = "mdp"
     reference = "psrl"
     params = (
-        Param("n", int, 10, "episodes per trial", low=1, high=1_000_000),
+        Param("n", int, 10, "episodes per trial", low=1, high=10_000),
         Param("n_states", int, 10, "number of states (the observation is the current state)", low=1, high=1000),
-        Param("n_actions", int, 5, "number of actions", low=1, high=1000),
-        Param("horizon", int, 10, "steps per episode (then truncated)", low=1, high=100_000),
+        Param("n_actions", int, 5, "number of actions", low=1, high=100),
+        Param("horizon", int, 10, "steps per episode (then truncated)", low=1, high=10_000),
         Param("reward_mean", float, 1.0, "mean of the mean rewards R(s,a) (train/test)"),
         Param("reward_std", float, 1.0, "standard deviation of the mean rewards R(s,a) (train/test)", low=0.0,
               low_exclusive=True),
@@ -225,6 +229,19 @@ class TabularMDP(TaskFamily):
         if self.prior("train") == self.prior("ood"):
             raise ConfigError("mdp: the ood prior equals the training prior; set ood_reward_mean, ood_reward_std "
                               "or ood_alpha to shift it")
+        s, a = self.config["n_states"], self.config["n_actions"]
+        if s * s * a > MAX_TABLE_ENTRIES:  # one task's transition table
+            raise LimitExceeded(f"mdp: n_states² x n_actions = {s}² x {a} = {s * s * a} transition probabilities per "
+                                f"task is above the limit of {MAX_TABLE_ENTRIES}; use fewer states or actions")
+
+    def episode_steps(self) -> int:
+        return self.config["horizon"]
+
+    def task_bytes(self) -> int:
+        # S·A·(S+1) numbers: as Python floats in the Task (~32 bytes each), and as the
+        # transition and cumulative arrays of a batched env (16 bytes)
+        s, a = self.config["n_states"], self.config["n_actions"]
+        return 48 * s * a * (s + 1) + 256
 
     def prior(self, split: str) -> MDPPrior:
         """The prior the MDPs of ``split`` are drawn from.

@@ -150,8 +150,8 @@ class Nav2D(TaskFamily):
 
     name = "nav2d"
     params = (
-        Param("max_steps", int, 100, "steps after which an episode truncates", low=1, high=1_000_000),
-        Param("n", int, 4, "episodes per trial", low=1, high=1_000_000),
+        Param("max_steps", int, 100, "steps after which an episode truncates", low=1, high=100_000),
+        Param("n", int, 4, "episodes per trial", low=1, high=10_000),
     )
     split_doc = {
         "train": "goal ~ U[0, 1]², start at the centre (0.5, 0.5)",
@@ -165,6 +165,9 @@ class Nav2D(TaskFamily):
         self.episodes_per_trial = self.config["n"]
         self.observation_space = _observation_space(self.max_steps)
         self.action_space = _ACTION_SPACE
+
+    def episode_steps(self) -> int:
+        return self.config["max_steps"]
 
     def draw_params(self, rng: np.random.Generator, split: str) -> dict[str, Any]:
         if split != "ood":

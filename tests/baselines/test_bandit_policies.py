@@ -28,6 +28,38 @@ def test_gittins_table_is_cached_on_disk_and_survives_corruption(tmp_path, monke
     gittins.gittins_table.cache_clear()
 
 
+def test_a_corrupted_gittins_cache_of_the_right_shape_is_recomputed(tmp_path, monkeypatch):
+    # before: a cache file of the right shape was trusted, and gave silently wrong indices
+    monkeypatch.setenv("METAPLASTIC_CACHE", str(tmp_path))
+    gittins.gittins_table.cache_clear()
+    first = gittins.gittins_table(0.95, max_pulls=7).copy()
+    (path,) = (tmp_path / "gittins").glob("*.npz")
+    with np.load(path) as z:
+        assert str(z["sha256"]) == gittins.checksum(first)
+        stored = {k: z[k] for k in z.files}
+
+    def planted(**changes):
+        np.savez(path, **{**stored, **changes})
+        gittins.gittins_table.cache_clear()
+        again = gittins.gittins_table(0.95, max_pulls=7)
+        assert np.array_equal(first, again, equal_nan=True)
+        with np.load(path) as z:  # the bad entry was replaced by a whole one
+            assert str(z["sha256"]) == gittins.checksum(first) and np.array_equal(z["index"], first, equal_nan=True)
+
+    wrong = first.copy()
+    wrong[0, 0] = 0.123  # one index off, shape and dtype intact
+    planted(index=wrong)
+    planted(index=np.full_like(first, 0.5), sha256=np.array(gittins.checksum(np.zeros(1))))
+    planted(key=np.array("v1_g0.9_n7_d66_G2000"))  # a table computed for other inputs
+    planted(index=first.astype(np.float32).astype(np.float64) + 1e-9)
+    np.savez(path, index=first)  # a file written before checksums
+    gittins.gittins_table.cache_clear()
+    assert np.array_equal(gittins.gittins_table(0.95, max_pulls=7), first, equal_nan=True)
+    with np.load(path) as z:
+        assert "sha256" in z.files
+    gittins.gittins_table.cache_clear()
+
+
 def test_gittins_rejects_bad_discount():
     with pytest.raises(ConfigError, match="discount"):
         metaplastic.make("gittins", discount=1.0)
