@@ -12,13 +12,13 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from metaplastic.errors import ConfigError
+from metaplastic.errors import ConfigError, LimitExceeded
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -95,7 +95,7 @@ class Param:
         if self.low is not None and (value <= self.low if self.low_exclusive else value < self.low):
             raise ConfigError(fix)
         if self.high is not None and value > self.high:
-            raise ConfigError(fix)
+            raise LimitExceeded(fix)
         return value
 
 

@@ -13,7 +13,8 @@ from metaplastic.params import Param
 __all__ = ["OPTIM_PARAMS", "lr_at"]
 
 OPTIM_PARAMS = (
-    Param("batch_tasks", int, 512, "tasks (one trial each) per update", low=1),
+    Param("batch_tasks", int, 512, "tasks (one trial each) per update (at most 16384: 32x the default)", low=1,
+          high=16_384),
     Param("lr", float, 3e-3, "Adam learning rate", low=0.0, low_exclusive=True),
     Param("lr_schedule", str, "constant", "learning rate over the budget: constant, or linear (from lr down to 0 "
           "at the end of the budget)", choices=("constant", "linear")),
