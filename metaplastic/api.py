@@ -20,11 +20,38 @@ from metaplastic.registry import BACKENDS, TASKS, EntryInfo
 from metaplastic.runs.rundir import RunDir
 
 
-def _call(kind: str, name: str, factory: Any, config: dict[str, Any]) -> Any:
-    """``factory(**config)``, with a one-line :class:`ConfigError` when the config does not
-    fit its signature (checked by binding, before the call)."""
+def _reserved(factory: Any) -> set[str]:
+    """Names no keyword can reach: the factory's positional-only parameters and, for a class,
+    those of its ``__init__``/``__new__`` with the parameter they bind to the instance or class
+    (``self``, ``cls``), which the class's own signature leaves out (``**config`` would accept
+    them; the call would then fail with "got multiple values")."""
     import inspect
 
+    targets = [factory]
+    if isinstance(factory, type):
+        targets += [factory.__init__, factory.__new__]
+    names: set[str] = set()
+    for i, target in enumerate(targets):
+        try:
+            params = list(inspect.signature(target).parameters.values())
+        except (TypeError, ValueError):
+            continue
+        names |= {p.name for p in params if p.kind is p.POSITIONAL_ONLY}
+        if i and params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+            names.add(params[0].name)  # self of __init__, cls of __new__
+    return names
+
+
+def _call(kind: str, name: str, factory: Any, config: dict[str, Any]) -> Any:
+    """``factory(**config)``, with a one-line :class:`ConfigError` when the config does not
+    fit its signature (checked by binding, before the call): an unknown or missing keyword,
+    or a key the factory reserves (``self``, a positional-only name)."""
+    import inspect
+
+    reserved = sorted(set(config) & _reserved(factory))
+    if reserved:
+        raise ConfigError(f"{kind} {name!r}: {reserved[0]!r} is not a config key (it names an argument of the "
+                          f"constructor itself); remove it")
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):  # a builtin without a signature: let the call speak
@@ -37,9 +64,12 @@ def _call(kind: str, name: str, factory: Any, config: dict[str, Any]) -> Any:
     return factory(**config)
 
 
-def make(name: str, **config: Any) -> MetaLearner:
+def make(name: str, /, **config: Any) -> MetaLearner:
     """Build the learner of backend ``name`` (an entry point, or a family name such as
     ``"spiking"`` that resolves to its first available member) with ``config``.
+
+    ``name`` is positional-only: a config key ``name`` is part of ``config`` (and refused
+    by a backend that declares no such key), not a second backend name.
 
     Example:
         >>> import metaplastic
@@ -50,8 +80,9 @@ def make(name: str, **config: Any) -> MetaLearner:
     return _call("backend", resolved, factory, config)
 
 
-def make_tasks(spec: str, **params: Any) -> TaskDistribution:
-    """Build a task distribution from a spec string ``"name:key=value,..."`` and/or keywords.
+def make_tasks(spec: str, /, **params: Any) -> TaskDistribution:
+    """Build a task distribution from a spec string ``"name:key=value,..."`` and/or keywords
+    (``spec`` is positional-only: a keyword ``spec`` is a parameter like any other).
 
     Example:
         >>> import metaplastic

@@ -69,8 +69,8 @@ def test_run_dir_errors_are_one_line(tmp_path):
     (bad / "config.json").write_text('{"hello": 1}')
     with pytest.raises(RunDirError, match="no \"backend\""):
         RunDir(bad).config()
-    (tmp_path / "ok").mkdir()
-    RunDir(tmp_path / "ok").write_config(backend="random", config={"seed": 1})
+    with RunDir(tmp_path / "ok").checkpoint(backend="random", config={"seed": 1}):
+        pass
     with pytest.raises(RunDirError, match="saved by backend 'random', not 'torch'"):
         RunDir(tmp_path / "ok").check_backend("torch")
     assert RunDir(tmp_path / "ok").config()["config"] == {"seed": 1}
@@ -78,10 +78,11 @@ def test_run_dir_errors_are_one_line(tmp_path):
 
 def test_run_dir_reads_config_json_once(tmp_path):
     run = RunDir(tmp_path)
-    run.write_config(backend="random", config={"seed": 1})
+    with run.checkpoint(backend="random", config={"seed": 1}):
+        pass
     fresh = RunDir(tmp_path)
     assert fresh.backend == "random"
-    (tmp_path / "config.json").write_text("{corrupted after the first read")
+    fresh.file(RunDir.CONFIG).write_text("{corrupted after the first read")
     assert fresh.config()["config"] == {"seed": 1}
     assert RunDir(fresh).backend == "random"  # a RunDir made from a RunDir shares what was read
     with pytest.raises(RunDirError, match="not valid JSON"):
@@ -91,13 +92,40 @@ def test_run_dir_reads_config_json_once(tmp_path):
 def test_run_dir_progress_and_metrics(tmp_path):
     run = RunDir(tmp_path)
     assert run.progress() is None and run.tasks_spec() is None and run.metrics() == []
-    run.write_progress(tasks="bandits:k=2", progress={"updates": 3})
+    with run.checkpoint(backend="random", config={}) as ckpt:
+        ckpt.write_progress(tasks="bandits:k=2", progress={"updates": 3})
     assert run.tasks_spec() == "bandits:k=2" and run.progress()["updates"] == 3
     (tmp_path / "progress.json").write_text("[1, 2]")
     with pytest.raises(RunDirError, match="not a JSON object"):
-        run.progress()
+        RunDir(tmp_path).progress()
     (tmp_path / "metrics.jsonl").write_text('{"update": 1}\n{"update": 2}\n{"upd')
     assert [m["update"] for m in run.metrics()] == [1, 2]
     run.trim_metrics(1)
     assert (tmp_path / "metrics.jsonl").read_text() == '{"update": 1}\n'
 
+
+@pytest.mark.parametrize("raw, match", [
+    ("9" * 5000, "above the limit of 1000000000 updates"),
+    ("9" * 5000 + "updates", "above the limit of 1000000000 updates"),
+    (10**9 + 1, "above the limit of 1000000000 updates"),
+    ("1000000001-updates", "above the limit"),
+    ("9" * 5000 + "s", "above the limit of 3.1536e.08 seconds"),
+    ("87601h", "above the limit"),
+])
+def test_budget_limits(raw, match):
+    from metaplastic.errors import LimitExceeded
+
+    with pytest.raises(LimitExceeded, match=match) as e:
+        Budget.parse(raw)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 300
+
+
+def test_budget_at_the_limits_and_leading_zeros():
+    from metaplastic.training.budget import MAX_SECONDS, MAX_UPDATES
+
+    assert Budget.parse(MAX_UPDATES).updates == MAX_UPDATES
+    assert Budget.parse(f"{MAX_UPDATES}-updates").updates == MAX_UPDATES
+    assert Budget.parse("87600h").seconds == MAX_SECONDS == 10 * 365 * 24 * 3600
+    assert Budget.parse("0" * 5000 + "7").updates == 7
+    with pytest.raises(ConfigError, match="at least 1 update"):
+        Budget.parse(-10**5000)

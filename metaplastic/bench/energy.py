@@ -90,30 +90,68 @@ def builtin_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
 
 
+def _short(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (a name of thousands of
+    characters, a whole JSON document given where a number belongs)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's int-to-text digit limit
+        return "a number of more than 4300 digits"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False where the OS refuses the name (too long, a NUL byte)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def load_profile(name_or_path: str | Path) -> HardwareProfile:
-    """A built-in profile by name, or a profile file by path (one-line errors)."""
+    """A built-in profile by name, or a profile file by path (one-line errors).
+
+    The file is a JSON object with ``name``, ``energy_per_op_j`` (every operation of
+    :class:`~metaplastic.core.OpCounts` priced: joules, or null where the hardware cannot
+    run it) and ``citations`` (a list of sources); optional: ``description``, ``notes``
+    (an object: operation name -> note; null is none), ``applies_to`` (``all`` or
+    ``spiking``), ``idle_power_w`` (watts or null), ``idle_power_source``,
+    ``time_per_decision``, ``measured_on``, ``device_name_contains``."""
     path = Path(name_or_path)
     if not path.suffix:
         path = PROFILE_DIR / f"{name_or_path}.json"
-        if not path.is_file():
-            raise ConfigError(f"unknown hardware profile {str(name_or_path)!r}; built-in: {', '.join(builtin_profiles())}, "
-                              "or give the path of a profile .json")
+        if not _is_file(path):
+            raise ConfigError(f"unknown hardware profile {_short(str(name_or_path))}; built-in: "
+                              f"{', '.join(builtin_profiles())}, or give the path of a profile .json")
     try:
-        doc = json.loads(path.read_text())
-    except OSError:
-        raise ConfigError(f"{path}: cannot read the profile file") from None
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc}); copy a built-in profile as a template") from None
+        raw = path.read_bytes()
+    except (OSError, ValueError) as exc:  # missing, a folder, no permission, a name the OS refuses
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(f"{_short(str(path))}: cannot read the profile file ({why}); give the path of a "
+                          "profile .json or a built-in name") from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, an int of thousands of digits
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{_short(str(path))}: not valid JSON ({first}); copy a built-in profile as a "
+                          "template") from None
     return _profile_from(doc, path)
 
 
 def _amount(v: Any) -> bool:
     """Whether ``v`` is null or a finite non-negative number (joules, watts)."""
-    return v is None or (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)
+    if v is None:
+        return True
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v) and v >= 0
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _profile_from(doc: Any, path: Path) -> HardwareProfile:
-    where = str(path)
+    where = _short(str(path))
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: a profile is a JSON object")
     missing = [k for k in ("name", "energy_per_op_j", "citations") if k not in doc]
@@ -124,29 +162,38 @@ def _profile_from(doc: Any, path: Path) -> HardwareProfile:
         raise ConfigError(f"{where}: energy_per_op_j must map operation names to joules")
     for k, v in ops.items():
         if k not in _OPS:
-            raise ConfigError(f"{where}: unknown operation {k!r} in energy_per_op_j; known: {', '.join(_OPS)}")
+            raise ConfigError(f"{where}: unknown operation {_short(k)} in energy_per_op_j; known: {', '.join(_OPS)}")
         if not _amount(v):
-            raise ConfigError(f"{where}: energy_per_op_j.{k} must be a non-negative number of joules or null, got {v!r}")
+            raise ConfigError(f"{where}: energy_per_op_j.{k} must be a non-negative number of joules or null, "
+                              f"got {_short(v)}")
     missing_ops = [k for k in _OPS if k not in ops]
     if missing_ops:  # an unpriced operation would silently cost nothing
         raise ConfigError(f"{where}: energy_per_op_j lacks {', '.join(missing_ops)}; give joules per operation, 0 if "
                           "it is free or included elsewhere, or null if the hardware cannot execute it")
     idle = doc.get("idle_power_w")
     if not _amount(idle):
-        raise ConfigError(f"{where}: idle_power_w must be a non-negative number of watts or null, got {idle!r}")
+        raise ConfigError(f"{where}: idle_power_w must be a non-negative number of watts or null, got {_short(idle)}")
     applies = doc.get("applies_to", "all")
-    if applies not in ("all", "spiking"):
-        raise ConfigError(f"{where}: applies_to must be 'all' or 'spiking', got {applies!r}")
+    if not isinstance(applies, str) or applies not in ("all", "spiking"):
+        raise ConfigError(f"{where}: applies_to must be 'all' or 'spiking', got {_short(applies)}")
+    notes = doc.get("notes")
+    if notes is not None and not isinstance(notes, dict):
+        raise ConfigError(f"{where}: notes must be an object mapping operation names to notes (or null), "
+                          f"got {_short(notes)}")
+    citations = doc["citations"]
+    if not isinstance(citations, list):
+        raise ConfigError(f"{where}: citations must be a list of sources (strings), got {_short(citations)}; "
+                          "copy a built-in profile as a template")
     return HardwareProfile(
         name=str(doc["name"]), description=str(doc.get("description", "")), applies_to=applies,
         energy_per_op_j={k: (None if v is None else float(v)) for k, v in ops.items()},
-        notes={str(k): str(v) for k, v in dict(doc.get("notes", {})).items()},
-        citations=[str(c) for c in doc["citations"]], idle_power_w=None if idle is None else float(idle),
+        notes={str(k): str(v) for k, v in (notes or {}).items()},
+        citations=[str(c) for c in citations], idle_power_w=None if idle is None else float(idle),
         idle_power_source=str(doc.get("idle_power_source", "")),
         time_per_decision=str(doc.get("time_per_decision", "measured")),
         measured_on=None if doc.get("measured_on") is None else str(doc["measured_on"]),
         device_name_contains=None if doc.get("device_name_contains") is None else str(doc["device_name_contains"]),
-        source=where,
+        source=str(path),
     )
 
 

@@ -44,6 +44,37 @@ _MODEL_PARAMS = tuple(dict.fromkeys(p for t in NEURON_TYPES.values() for p in t.
 # --- validation helpers: every failure is a one-line ConfigError naming the field and the fix
 
 
+def _label(name: Any, limit: int = 200) -> str:
+    """A name or path for a message: as it is when printable on one line, else its ``repr``;
+    cut to ``limit`` characters."""
+    text = str(name)
+    text = text if isinstance(name, (str, Path)) and text and text.isprintable() else repr(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_file(path: Path, fix: str) -> bool:
+    """``path.is_file()``; a path the OS refuses (too long, a NUL byte) is a one-line RunDirError."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else _first_line(e)
+        raise RunDirError(f"{_label(path)}: cannot use this path ({why}); {fix}") from None
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``value`` for a one-line message: an array as its shape and dtype, anything else as
+    its ``repr`` on one line, cut to ``limit`` characters."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        value = value.item()  # a 0-d array: its value
+    try:
+        text = " ".join(repr(value).split())
+    except ValueError:  # an int past Python's int-to-text digit limit
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _floats(owner: str, name: str, value: Any) -> np.ndarray:
     """A float64 copy of ``value``; real numbers only, all finite."""
     try:
@@ -96,13 +127,13 @@ def _scalar(owner: str, name: str, value: Any, kind: type) -> float | int:
     """A Python float or int (never bool) for ``value``."""
     ok = isinstance(value, (int, np.integer)) if kind is int else isinstance(value, (int, float, np.integer, np.floating))
     if isinstance(value, (bool, np.bool_)) or not ok:
-        raise ConfigError(f"{owner}: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+        raise ConfigError(f"{owner}: {name} must be {'an integer' if kind is int else 'a number'}, got {_show(value)}")
     return kind(value)
 
 
 def _choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise ConfigError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, got {_show(value)}")
     return value
 
 
@@ -387,13 +418,16 @@ class SpikingNet:
         expected = set(cls._array_names())
         got = set(arrays)
         if got - expected or expected - got:
-            missing, extra = sorted(expected - got), sorted(got - expected)
+            missing, extra = sorted(expected - got), sorted(got - expected, key=repr)
             raise ConfigError(f"not a SpikingNet: missing {missing or 'nothing'}, unexpected {extra or 'nothing'}")
         fmt, version = np.asarray(arrays["format"]), np.asarray(arrays["version"])
         if fmt.shape != () or str(fmt) != FORMAT:
             raise ConfigError(f"not a SpikingNet: format is {str(fmt)[:40]!r}, expected {FORMAT!r}")
-        if version.shape != () or version.dtype.kind not in "iu" or int(version) > VERSION:
-            raise ConfigError(f"SpikingNet version {version} is newer than this metaplastic reads ({VERSION}); "
+        if version.shape != () or version.dtype.kind not in "iu":
+            raise ConfigError(f"not a SpikingNet: version must be an integer, got {_show(version)}; "
+                              "write the file with SpikingNet.save(path)")
+        if int(version) > VERSION:
+            raise ConfigError(f"SpikingNet version {int(version)} is newer than this metaplastic reads ({VERSION}); "
                               "upgrade metaplastic")
         kw = {name: _unpack(name, arrays[name]) for name in cls._field_names()}
         p = {f.name: _unpack(f"plasticity.{f.name}", arrays[f"plasticity.{f.name}"]) for f in fields(Plasticity)}
@@ -433,21 +467,22 @@ class SpikingNet:
             metaplastic.errors.RunDirError: /nonexistent/net.npz: no such file; write one with SpikingNet.save(path)
         """
         p = Path(path)
-        if not p.is_file():
-            raise RunDirError(f"{p}: no such file; write one with SpikingNet.save(path)")
+        if not _is_file(p, "write one with SpikingNet.save(path)"):
+            raise RunDirError(f"{_label(p)}: no such file; write one with SpikingNet.save(path)")
         try:
             z = np.load(p, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):
                 raise ValueError("a single .npy array, not an .npz archive")
             with z:
                 arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+                RuntimeError) as e:  # zipfile: NotImplementedError (a version, a compression), encrypted
             why = _first_line(e)
-            raise RunDirError(f"{p}: not a readable SpikingNet npz ({why}); write one with SpikingNet.save(path)") from None
+            raise RunDirError(f"{_label(p)}: not a readable SpikingNet npz ({why}); write one with SpikingNet.save(path)") from None
         try:
             return cls.from_arrays(arrays)
         except ConfigError as e:
-            raise RunDirError(f"{p}: {e}") from None
+            raise RunDirError(f"{_label(p)}: {e}") from None
 
     # --- NIR (needs the 'snn' extra; imported only when called)
 

@@ -67,7 +67,7 @@ import numpy as np
 
 from metaplastic.errors import BackendUnavailable, ConfigError, RunDirError
 from metaplastic.runs.atomic import atomic_write_bytes
-from metaplastic.spiking.net import SpikingNet
+from metaplastic.spiking.net import SpikingNet, _is_file, _label, _show
 
 __all__ = ["to_nir", "from_nir", "write_nir", "read_nir", "SIDE_KEY"]
 
@@ -142,15 +142,19 @@ def _structure(graph, nir) -> dict[str, str | None]:
     nodes, dense = graph.nodes, (nir.Linear, nir.Affine)
     succ: dict[str, list[str]] = {k: [] for k in nodes}
     pred: dict[str, list[str]] = {k: [] for k in nodes}
-    for a, b in graph.edges:
-        if a not in nodes or b not in nodes:
-            raise ConfigError(f"NIR graph: edge ({a!r}, {b!r}) names a node that is not in the graph")
+    for edge in graph.edges:
+        try:
+            a, b = edge
+        except (TypeError, ValueError):
+            raise ConfigError(f"NIR graph: edge {_show(edge)} is not a (source, target) pair of node names") from None
+        if not isinstance(a, str) or not isinstance(b, str) or a not in nodes or b not in nodes:
+            raise ConfigError(f"NIR graph: edge ({_show(a)}, {_show(b)}) names a node that is not in the graph")
         succ[a].append(b)
         pred[b].append(a)
 
     def one(names: list[str], what: str, kind: Any) -> str:
         if len(names) != 1 or not isinstance(nodes[names[0]], kind):
-            found = ", ".join(f"{k} ({type(nodes[k]).__name__})" for k in names) or "none"
+            found = ", ".join(f"{_label(k)} ({type(nodes[k]).__name__})" for k in names) or "none"
             raise ConfigError(f"NIR graph: expected one {what}, found {found}; metaplastic reads {_SHAPE}")
         return names[0]
 
@@ -169,42 +173,98 @@ def _structure(graph, nir) -> dict[str, str | None]:
         li, w_out = nxt, one(succ[nxt], f"Linear/Affine after the LI readout {nxt!r}", dense)
         out = one(succ[w_out], f"Output after {w_out!r}", nir.Output)
     parts = {"input": inp, "w_in": w_in, "lif": lif, "w_rec": w_rec, "w_out": w_out, "readout": li, "output": out}
-    extra = sorted(set(nodes) - set(parts.values()))
+    extra = sorted(set(nodes) - set(parts.values()), key=repr)
     if extra:
-        raise ConfigError(f"NIR graph: node(s) {', '.join(extra)} are not part of a SpikingNet; metaplastic reads {_SHAPE}")
+        raise ConfigError(f"NIR graph: node(s) {', '.join(map(_label, extra))} are not part of a SpikingNet; metaplastic reads {_SHAPE}")
     return parts
 
 
-def _weight(node, name: str, nir) -> np.ndarray:
+def _numbers(where: str, value: Any) -> np.ndarray:
+    """A node's field as a float64 array; anything but real numbers is a one-line ConfigError."""
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):  # a ragged nesting
+        a = None
+    if a is None or a.dtype.kind not in "biuf":
+        raise ConfigError(f"NIR graph: {where} must be an array of real numbers, got {_show(value)}")
+    return a.astype(np.float64)
+
+
+def _per_neuron(where: str, value: Any, n: int) -> np.ndarray:
+    """A population's (or readout's) parameter as an (n,) array; a scalar is broadcast."""
+    a = _numbers(where, value)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    if a.shape != (n,):
+        raise ConfigError(f"NIR graph: {where} must have shape ({n},) (one value per neuron, as the rows of the "
+                          f"input weight) or be a scalar, got shape {a.shape}")
+    return a
+
+
+def _matrix(where: str, value: Any, what: str, shape: tuple[int | None, int | None] = (None, None)) -> np.ndarray:
+    """A weight as a non-empty 2-D array whose dimensions match ``shape`` where it gives one."""
+    a = _numbers(where, value)
+    if a.ndim != 2 or 0 in a.shape or any(want is not None and got != want for got, want in zip(a.shape, shape)):
+        want = "" if shape == (None, None) else " of shape (" + ", ".join("any" if d is None else str(d)
+                                                                         for d in shape) + ")"
+        raise ConfigError(f"NIR graph: {where} must be a non-empty 2-D array ({what}){want}, got shape {a.shape}")
+    return a
+
+
+def _weight(node, name: str, nir, shape: tuple[int | None, int | None] = (None, None),
+            what: str = "neurons, inputs") -> np.ndarray:
     """A Linear/Affine node's weight; an Affine bias must be 0 before the population."""
-    if isinstance(node, nir.Affine) and np.any(node.bias):
-        raise ConfigError(f"NIR graph: {name} is an Affine with a non-zero bias (a constant synaptic current), "
+    if isinstance(node, nir.Affine) and np.any(_numbers(f"the bias of {name!r}", node.bias)):
+        raise ConfigError(f"NIR graph: {_label(name)} is an Affine with a non-zero bias (a constant synaptic current), "
                           "which a SpikingNet cannot express (its bias drives v); make it a Linear")
-    return np.asarray(node.weight, dtype=np.float64)
+    return _matrix(f"the weight of {name!r}", node.weight, what, shape)
 
 
 def _derive(graph, parts: dict[str, str | None], dt: float, nir) -> dict[str, np.ndarray]:
-    """SpikingNet arrays from the nodes alone, inverting the maps of the module docstring."""
-    def f(x: Any) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64)
-
+    """SpikingNet arrays from the nodes alone, inverting the maps of the module docstring.
+    Every field is checked (real numbers; shapes that agree with the input weight's N rows)
+    before any arithmetic, so a malformed node is a one-line ConfigError."""
+    w_in = _weight(graph.nodes[parts["w_in"]], parts["w_in"], nir)
+    n = w_in.shape[0]
     lif = graph.nodes[parts["lif"]]
-    if np.any(f(lif.v_reset)):
+
+    def pop(field: str) -> np.ndarray:
+        return _per_neuron(f"{field} of the CubaLIF {parts['lif']!r}", getattr(lif, field, None), n)
+
+    if np.any(pop("v_reset")):
         raise ConfigError("NIR graph: the CubaLIF's v_reset must be 0 (Lava's LIF resets to 0)")
+    tau_syn, tau_mem, scale_in, r, v_leak, vth = (pop(k) for k in ("tau_syn", "tau_mem", "w_in", "r", "v_leak",
+                                                                   "v_threshold"))
+    w_rec = parts["w_rec"]
+    rec = (_weight(graph.nodes[w_rec], w_rec, nir, (n, n), "post-synaptic, pre-synaptic neurons") if w_rec
+           else np.zeros((n, n)))
+    readout = None
+    if parts["w_out"]:
+        aff, li, name = graph.nodes[parts["w_out"]], graph.nodes[parts["readout"]], parts["w_out"]
+        w_out = _matrix(f"the weight of {name!r}", aff.weight, "readout units, neurons", (None, n))
+        b = np.zeros(w_out.shape[0])
+        if isinstance(aff, nir.Affine):
+            b = _numbers(f"the bias of {name!r}", aff.bias)
+            if b.shape not in ((), (w_out.shape[0],)):
+                raise ConfigError(f"NIR graph: the bias of {name!r} must have shape ({w_out.shape[0]},) (one value "
+                                  f"per row of its weight) or be a scalar, got shape {b.shape}")
+            b = np.broadcast_to(b, (w_out.shape[0],)).copy()
+
+        def lip(field: str) -> np.ndarray:
+            return _per_neuron(f"{field} of the LI readout {parts['readout']!r}", getattr(li, field, None), n)
+
+        if np.any(lip("v_leak")):
+            raise ConfigError("NIR graph: the LI readout's v_leak must be 0 (a SpikingNet's spike trace rests at 0)")
+        readout = (w_out, b, lip("tau"), lip("r"))
     with np.errstate(all="ignore"):
-        du, dv = dt / f(lif.tau_syn), dt / f(lif.tau_mem)
-        k = (du * f(lif.w_in)) * (dv * f(lif.r))  # input scale of u; 1 for graphs we wrote
-        out = {"du": du, "dv": dv, "bias": dv * f(lif.v_leak), "vth": f(lif.v_threshold),
-               "w_in": k[:, None] * _weight(graph.nodes[parts["w_in"]], parts["w_in"], nir)}
-        w_rec = parts["w_rec"]
-        out["w_rec"] = k[:, None] * _weight(graph.nodes[w_rec], w_rec, nir) if w_rec else np.zeros((du.size, du.size))
-        if parts["w_out"]:
-            aff, li = graph.nodes[parts["w_out"]], graph.nodes[parts["readout"]]
-            if np.any(f(li.v_leak)):
-                raise ConfigError("NIR graph: the LI readout's v_leak must be 0 (a SpikingNet's spike trace rests at 0)")
-            dz = dt / f(li.tau)
-            b = f(aff.bias) if isinstance(aff, nir.Affine) else np.zeros(aff.weight.shape[0])
-            out.update(readout_decay=dz, w_out=f(aff.weight) * (dz * f(li.r))[None, :], b_out=b)
+        du, dv = dt / tau_syn, dt / tau_mem
+        k = (du * scale_in) * (dv * r)  # input scale of u; 1 for graphs we wrote
+        out = {"du": du, "dv": dv, "bias": dv * v_leak, "vth": vth, "w_in": k[:, None] * w_in,
+               "w_rec": k[:, None] * rec}
+        if readout is not None:
+            w_out, b, tau, r_li = readout
+            dz = dt / tau
+            out.update(readout_decay=dz, w_out=w_out * (dz * r_li)[None, :], b_out=b)
     return out
 
 
@@ -217,6 +277,16 @@ def _agree(name: str, derived: np.ndarray, exact: np.ndarray) -> None:
     if not ok:
         raise ConfigError(f"NIR graph: its nodes give another {name} than its '{SIDE_KEY}' side field "
                           f"(edited after export?); delete graph.metadata[{SIDE_KEY!r}] to import the nodes alone (with dt=)")
+
+
+def _seconds(dt: Any) -> bool:
+    """Whether ``dt`` is a positive, finite real number (not a bool, not an array)."""
+    if isinstance(dt, (bool, np.bool_)) or not isinstance(dt, (int, float, np.integer, np.floating)):
+        return False
+    try:
+        return 0 < float(dt) < float("inf")
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def from_nir(graph, *, dt: float | None = None) -> SpikingNet:
@@ -246,11 +316,15 @@ def from_nir(graph, *, dt: float | None = None) -> SpikingNet:
         raise ConfigError(f"NIR graph has no '{SIDE_KEY}' side field, so its time step is unknown; "
                           "pass dt= in seconds (snntorch's exporter uses 1e-4)")
     if side is not None:
-        if dt is not None and dt != side.get("dt"):
-            raise ConfigError(f"NIR graph was written with dt={side.get('dt')}, got dt={dt}; leave dt out")
-        dt = side.get("dt")
-    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) or not dt > 0:
-        raise ConfigError(f"NIR graph: dt must be a positive number of seconds, got {dt!r}")
+        written = side.get("dt")
+        if not _seconds(written):
+            raise ConfigError(f"NIR graph: its '{SIDE_KEY}' side field's dt must be a positive number of seconds, "
+                              f"got {_show(written)}; export the network again with write_nir")
+        if dt is not None and not (_seconds(dt) and dt == written):
+            raise ConfigError(f"NIR graph was written with dt={_show(written)}, got dt={_show(dt)}; leave dt out")
+        dt = written
+    if not _seconds(dt):
+        raise ConfigError(f"NIR graph: dt must be a positive number of seconds, got {_show(dt)}")
     parts = _structure(graph, nir)
     derived = _derive(graph, parts, float(dt), nir)
     if side is None:
@@ -262,7 +336,7 @@ def from_nir(graph, *, dt: float | None = None) -> SpikingNet:
     raw = {"vth": derived["vth"], "w_in": _weight(nodes[parts["w_in"]], parts["w_in"], nir),
            "w_rec": _weight(nodes[parts["w_rec"]], parts["w_rec"], nir) if parts["w_rec"] else derived["w_rec"]}
     if parts["w_out"]:
-        raw["w_out"], raw["b_out"] = np.asarray(nodes[parts["w_out"]].weight, dtype=np.float64), derived["b_out"]
+        raw["w_out"], raw["b_out"] = _numbers("w_out", nodes[parts["w_out"]].weight), derived["b_out"]  # checked
     net = SpikingNet.from_arrays({**side, **raw})
     for name, value in derived.items():
         _agree(name, value, getattr(net, name))
@@ -301,11 +375,12 @@ def read_nir(path: str | Path, *, dt: float | None = None) -> SpikingNet:
     """
     nir = _nir()
     p = Path(path)
-    if not p.is_file():
-        raise RunDirError(f"{p}: no such file; write one with write_nir(net, path)")
+    if not _is_file(p, "write one with write_nir(net, path)"):
+        raise RunDirError(f"{_label(p)}: no such file; write one with write_nir(net, path)")
     try:
         graph = nir.read(p)
-    except (OSError, KeyError, ValueError, TypeError, AssertionError, AttributeError) as e:
+    except (OSError, LookupError, ValueError, TypeError, AssertionError, AttributeError, RuntimeError) as e:
+        # h5py raises RuntimeError (and OSError, KeyError) on a damaged file
         first = (str(e).strip().splitlines() or [""])[0]
-        raise RunDirError(f"{p}: not a readable NIR file ({type(e).__name__}: {first})") from None
+        raise RunDirError(f"{_label(p)}: not a readable NIR file ({type(e).__name__}: {first})") from None
     return from_nir(graph, dt=dt)

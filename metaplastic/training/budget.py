@@ -11,6 +11,9 @@ times the budget first (it then stops early, with ``updates < horizon`` recorded
 ``H`` is saved with the progress (``horizon`` in ``progress.json``); a resumed run keeps
 it, and ``--budget H`` (updates) reproduces the time-budgeted run exactly.
 
+Limits: a budget is at most :data:`MAX_UPDATES` updates (10**9) or :data:`MAX_SECONDS` of
+wall time (10 years); a larger one is a one-line :class:`~metaplastic.errors.LimitExceeded`.
+
 Example:
     >>> Budget.parse("10m").seconds
     600.0
@@ -25,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from metaplastic.errors import ConfigError
+from metaplastic.errors import ConfigError, LimitExceeded
 
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)\s*$", re.IGNORECASE)
 _UPDATES = re.compile(r"^\s*(\d+)\s*(?:-?\s*updates?)?\s*$", re.IGNORECASE)
@@ -34,6 +37,33 @@ _SCALE = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 #: A time-budgeted run stops before its horizon only when its wall time passes this multiple
 #: of the budget (the first update's cost was a poor estimate: a slower machine, a shared one).
 OVERRUN = 1.25
+
+#: The largest update budget (10**9 updates: years of training at the fastest backend's pace).
+MAX_UPDATES = 10**9
+#: The largest time budget, in seconds (10 years of 365 days).
+MAX_SECONDS = 10 * 365 * 24 * 3600.0
+
+
+def _updates(count: int | str, value: Any) -> int:
+    """``count`` (an int, or the digits a budget string gave) as a number of updates, with a
+    one-line :class:`LimitExceeded` above :data:`MAX_UPDATES` (checked on the digits before
+    converting them, so that thousands of digits are no ``int()`` error)."""
+    if isinstance(count, str):
+        digits = "".join(str(int(c)) for c in count).lstrip("0") or "0"  # any script's digits, as ASCII
+        count = MAX_UPDATES + 1 if len(digits) > len(str(MAX_UPDATES)) else int(digits)
+    if count > MAX_UPDATES:
+        raise LimitExceeded(f"budget {_short(value)} is above the limit of {MAX_UPDATES} updates; give fewer updates "
+                            f"or a time (90s, 10m, 1.5h)")
+    return count
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters (a budget of thousands of digits stays readable)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's int-to-text digit limit
+        return "a number of more than 4300 digits"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -53,19 +83,23 @@ class Budget:
             raise ConfigError(f"budget must be a time such as 10m or a number of updates, got {value!r}")
         if isinstance(value, int):
             if value < 1:
-                raise ConfigError(f"budget must be at least 1 update, got {value}")
-            return cls(updates=value)
+                raise ConfigError(f"budget must be at least 1 update, got {_short(value)}")
+            return cls(updates=_updates(value, value))
         if isinstance(value, str):
             m = _TIME.match(value)
             if m:
                 seconds = float(m.group(1)) * _SCALE[m.group(2).lower()]
                 if seconds <= 0:
-                    raise ConfigError(f"budget {value!r} is no time at all; give e.g. 10m")
+                    raise ConfigError(f"budget {_short(value)} is no time at all; give e.g. 10m")
+                if not seconds <= MAX_SECONDS:  # also inf, from thousands of digits
+                    raise LimitExceeded(f"budget {_short(value)} is above the limit of {MAX_SECONDS:g} seconds "
+                                        f"(10 years); give a shorter time such as 10m or 1.5h")
                 return cls(seconds=seconds)
             m = _UPDATES.match(value)
-            if m and int(m.group(1)) >= 1:
-                return cls(updates=int(m.group(1)))
-        raise ConfigError(f"budget {value!r} is neither a time (90s, 10m, 1.5h) nor a number of updates (500, 500-updates)")
+            if m and _updates(m.group(1), value) >= 1:
+                return cls(updates=_updates(m.group(1), value))
+        raise ConfigError(f"budget {_short(value)} is neither a time (90s, 10m, 1.5h) nor a number of updates "
+                          f"(500, 500-updates)")
 
     def clock(self, *, updates_done: int = 0, seconds_done: float = 0.0, horizon: int | None = None) -> "BudgetClock":
         """Start counting against this budget (``*_done``: what a resumed run already spent;

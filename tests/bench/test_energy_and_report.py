@@ -128,3 +128,39 @@ def test_bench_cli_rejects_bad_input_without_writing(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert needle in proc.stderr and "Traceback" not in proc.stderr
         assert not out.exists()
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("notes", " ", "notes must be an object"),
+    ("notes", 3, "notes must be an object"),
+    ("citations", None, "citations must be a list"),
+    ("citations", 7, "citations must be a list"),
+    ("citations", "one source", "citations must be a list"),
+    ("idle_power_w", 10**400, "idle_power_w must be a non-negative number"),
+    ("applies_to", ["all"], "applies_to must be 'all' or 'spiking'"),
+])
+def test_malformed_profile_fields_get_one_line_errors(tmp_path, key, value, match):
+    doc = json.loads(open(load_profile("cpu-45nm").source).read())
+    doc[key] = value
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match=match) as e:
+        load_profile(tmp_path / "bad.json")
+    assert "\n" not in str(e.value) and "\r" not in str(e.value)
+
+
+def test_null_notes_are_no_notes(tmp_path):
+    doc = json.loads(open(load_profile("cpu-45nm").source).read())
+    doc["notes"] = None
+    (tmp_path / "mine.json").write_text(json.dumps(doc))
+    assert load_profile(tmp_path / "mine.json").notes == {}
+
+
+@pytest.mark.parametrize("name, match", [
+    ("9" * 5000, "unknown hardware profile '999"),
+    ("0.\r", r"'0.\\r': cannot read the profile file"),
+    ("a\x00b.json", "cannot read the profile file"),
+])
+def test_odd_profile_names_get_one_line_errors(name, match):
+    with pytest.raises(ConfigError, match=match) as e:
+        load_profile(name)
+    assert "\n" not in str(e.value) and "\r" not in str(e.value) and len(str(e.value)) < 500

@@ -147,6 +147,39 @@ def test_load_rejects_foreign_format_newer_version_and_bad_values(tmp_path):
     _expect_load_error(tmp_path / "bad.npz", r"bad.npz: SpikingNet: du must be in \[0, 1\]")
 
 
+@pytest.mark.parametrize("field, match", [
+    ("encoding", r"encoding must be one of 'current', got an array of shape \(2, 1\) and dtype float64"),
+    ("dt", r"dt must be a number, got an array of shape \(2, 1\) and dtype float64"),
+    ("substeps", r"substeps must be an integer, got an array of shape \(2, 1\) and dtype float64"),
+    ("neuron", r"neuron must be one of .*, got an array of shape \(2, 1\)"),
+    ("version", r"version must be an integer, got an array of shape \(2, 1\)"),
+])
+def test_array_where_a_scalar_belongs_is_one_line(tmp_path, field, match):
+    np.savez(tmp_path / "net.npz", **{**small().to_arrays(), field: np.zeros((2, 1))})
+    _expect_load_error(tmp_path / "net.npz", match)
+
+
+@pytest.mark.parametrize("offset, value, why", [(6, 64, "NotImplementedError: zip file version 6.4"),
+                                               (8, 1, "RuntimeError: File .* is encrypted")])
+def test_zip_entries_python_cannot_extract_are_one_line(tmp_path, offset, value, why):
+    path = tmp_path / "net.npz"
+    small().save(path)
+    data = bytearray(path.read_bytes())
+    data[data.find(b"PK\x01\x02") + offset] = value  # the central directory's first entry
+    path.write_bytes(bytes(data))
+    _expect_load_error(path, f"not a readable SpikingNet npz \\({why}")
+
+
+def test_odd_names_and_keys_stay_on_one_line(tmp_path):
+    _expect_load_error(tmp_path / "two\nlines.npz", r"'.*two\\nlines.npz': no such file")
+    arrays = {**small().to_arrays(), 1: np.zeros(1), "x": np.zeros(1)}  # keys of mixed types
+    with pytest.raises(ConfigError, match=r"unexpected \['x', 1\]"):
+        SpikingNet.from_arrays(arrays)
+    with pytest.raises(ConfigError, match=r"encoding must be one of 'current', got 'a\\nb'") as e:
+        dataclasses.replace(small(), encoding="a\nb")
+    assert "\n" not in str(e.value)
+
+
 # --- the reference simulator, step by step
 
 

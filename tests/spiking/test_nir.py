@@ -157,6 +157,66 @@ def test_read_errors_are_one_line(tmp_path):
     assert "\n" not in str(e.value)
 
 
+def test_malformed_nodes_are_one_line_config_errors(make_net):
+    net = make_net(seed=11)
+    cases = [
+        ("w_in", "weight", np.zeros((0, 0)), r"the weight of 'w_in' must be a non-empty 2-D array"),
+        ("w_in", "weight", np.array(["a", "b"]), r"the weight of 'w_in' must be an array of real numbers, got an array "
+                                                 r"of shape \(2,\) and dtype <U1"),
+        ("w_in", "weight", [[1.0], [1.0, 2.0]], "the weight of 'w_in' must be an array of real numbers"),
+        ("lif", "tau_syn", np.ones(3), r"tau_syn of the CubaLIF 'lif' must have shape \(5,\)"),
+        ("lif", "r", np.ones((5, 2)), r"r of the CubaLIF 'lif' must have shape \(5,\)"),
+        ("w_rec", "weight", np.ones((5, 4)), r"the weight of 'w_rec' must be a non-empty 2-D array .* of shape \(5, 5\)"),
+        ("readout", "tau", np.ones(2), r"tau of the LI readout 'readout' must have shape \(5,\)"),
+        ("w_out", "weight", np.ones((2, 3)), r"the weight of 'w_out' must be .* of shape \(any, 5\)"),
+        ("w_out", "bias", np.ones(3), r"the bias of 'w_out' must have shape \(2,\)"),
+        ("w_out", "bias", np.array([None, 1]), "the bias of 'w_out' must be an array of real numbers"),
+    ]
+    for side in (True, False):
+        for node, field, value, match in cases:
+            g = to_nir(net)
+            if not side:
+                del g.metadata["metaplastic"]
+            object.__setattr__(g.nodes[node], field, value)
+            _config_error(match, g, **({} if side else {"dt": net.dt}))
+
+
+def test_bad_time_steps_and_edges_are_one_line_config_errors(make_net):
+    net = make_net(seed=12)
+    g = to_nir(net)
+    _config_error(r"written with dt=.*, got dt=an array of shape \(3,\)", g, dt=np.zeros(3))
+    g.metadata["metaplastic"]["dt"] = np.ones((2, 2))
+    _config_error(r"side field's dt must be a positive number of seconds, got an array of shape \(2, 2\)", g)
+    bare = to_nir(net)
+    del bare.metadata["metaplastic"]
+    _config_error("dt must be a positive number of seconds", bare, dt=10**400)
+    _config_error("dt must be a positive number of seconds", bare, dt=float("inf"))
+    g = to_nir(net)
+    g.edges.append(("lif", "w_in", "extra"))
+    _config_error(r"edge .* is not a \(source, target\) pair", g)
+    g = to_nir(net)
+    g.edges.append(("lif", 3))
+    _config_error("names a node that is not in the graph", g)
+    g = to_nir(net)
+    g.nodes["two\nlines"] = nir.Scale(scale=np.ones(2))
+    _config_error(r"node\(s\) 'two\\nlines' are not part of a SpikingNet", g)
+
+
+def test_damaged_nir_files_are_one_line_run_dir_errors(tmp_path, make_net):
+    buf = io.BytesIO()
+    nir.write(buf, to_nir(make_net(seed=13)))
+    data = buf.getvalue()
+    refused = 0
+    for at in range(0, len(data), max(1, len(data) // 64)):  # one NUL byte inserted (h5py: RuntimeError)
+        (tmp_path / "damaged.nir").write_bytes(data[:at] + b"\x00" + data[at:])
+        try:
+            read_nir(tmp_path / "damaged.nir")
+        except (RunDirError, ConfigError) as e:
+            assert "\n" not in str(e)
+            refused += 1
+    assert refused > 32
+
+
 # --- snntorch's own importer
 
 
