@@ -24,10 +24,31 @@ from metaplastic.core import ResumableLearner, SpikingExporter
 from metaplastic.errors import MetaplasticError
 
 EXIT_USAGE = 2
+MAX_SEED = 2**63 - 1        # seeds are 64-bit integers
+MAX_TASKS = 1_000_000       # --n-tasks
+MAX_EPISODES = 100_000      # --episodes per trial
+
+
+class OutPath(click.ParamType):
+    """An output path (``kind`` ``"file"`` or ``"dir"``), checked when the command line is
+    parsed: not empty, of the right kind, its nearest existing folder writable."""
+
+    name = "path"
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path:
+        from metaplastic.runs.paths import check_output
+
+        try:
+            return check_output(value, kind=self.kind, what=param.opts[0] if param is not None else "--out")
+        except MetaplasticError as exc:
+            raise click.UsageError(str(exc), ctx) from None
 
 
 def _echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2))
+    click.echo(json.dumps(obj, indent=2, allow_nan=False))
 
 
 def _console():
@@ -118,12 +139,14 @@ def tasks_cmd(as_json: bool) -> None:
 
 def _eval_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
-    f = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    f = click.option("--out", type=OutPath("file"), default=None,
                      help="Also write the JSON to this file (atomically).")(f)
-    f = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of tasks, agents and envs.")(f)
-    f = click.option("--episodes", type=click.IntRange(min=1), default=None,
+    f = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+                     help="Seed of tasks, agents and envs.")(f)
+    f = click.option("--episodes", type=click.IntRange(1, MAX_EPISODES), default=None,
                      help="Episodes per trial [default: the family's trial length].")(f)
-    f = click.option("--n-tasks", type=click.IntRange(min=1), default=100, show_default=True, help="Test tasks, one fresh agent each.")(f)
+    f = click.option("--n-tasks", type=click.IntRange(1, MAX_TASKS), default=100, show_default=True,
+                     help="Test tasks, one fresh agent each.")(f)
     f = click.option("--split", type=click.Choice(["train", "test", "ood"]), default="test", show_default=True)(f)
     return f
 
@@ -162,7 +185,10 @@ def _write_out(out: Path | None, obj: Any) -> None:
     if out is not None:
         from metaplastic.runs.atomic import atomic_write_json
 
-        atomic_write_json(out, obj)
+        try:
+            atomic_write_json(out, obj)
+        except OSError as exc:
+            raise MetaplasticError(f"cannot write --out {str(out)!r} ({exc.strerror or exc}); pass another --out") from None
 
 
 @cli.command("evaluate")
@@ -242,27 +268,34 @@ def compare_cmd(names: str | None, tasks_spec: str, split: str, n_tasks: int, ep
 @click.option("--algo", default=None, help="Algorithm, e.g. rl2 (see the backend's capabilities).")
 @click.option("--tasks", "tasks_spec", required=True, help="Training task spec, e.g. bandits:k=5,n=10.")
 @click.option("--budget", required=True, help="Wall time (90s, 10m, 1.5h) or updates (500, 500-updates).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
+@click.option("--out", "out", type=OutPath("dir"), required=True,
               help="Run directory; rerunning on it resumes from its last checkpoint.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Backend config, e.g. --set hidden=64 (repeatable).")
-@click.option("--checkpoint-every", type=click.FloatRange(min=1.0), default=30.0, show_default=True,
-              help="Seconds between checkpoints.")
+@click.option("--checkpoint-every", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+              help="Seconds between checkpoints (0: after every update).")
 def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed: int, out: Path,
               settings: tuple[str, ...], checkpoint_every: float) -> None:
-    """Meta-train a backend; writes config.json, metrics.jsonl and checkpoints into --out."""
+    """Meta-train a backend; writes config.json, metrics.jsonl and checkpoints into --out.
+
+    SIGINT (Ctrl-C) or SIGTERM stops it after the update in progress with a checkpoint;
+    rerunning the same command resumes. Only one process may write a run at a time."""
     import metaplastic
+    from metaplastic.backends.base import BaseLearner
     from metaplastic.registry import BACKENDS
     from metaplastic.runs.rundir import RunDir
-    from metaplastic.runs.training import Checkpointer, open_training
+    from metaplastic.runs.training import Checkpointer, Interrupted, StopSignals, check_target, open_training
     from metaplastic.tasks.base import task_spec
     from metaplastic.training.budget import Budget
 
+    # everything that can fail is checked before anything is written
     config = _settings(settings)
+    if "seed" in config:  # make(name, seed=seed, **config) would get two seeds
+        raise click.UsageError("--set seed=... duplicates --seed; give the seed with --seed N")
     if algo is not None:
         config["algo"] = algo
-    parsed = Budget.parse(budget)  # once, before anything is written; the learner gets the parsed budget
+    parsed = Budget.parse(budget)  # once; the learner gets the parsed budget
     tasks = metaplastic.make_tasks(tasks_spec)
     name = BACKENDS.resolve(backend)
     request = {"backend": name, "tasks": task_spec(tasks), "seed": seed, "config": config}
@@ -270,32 +303,62 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
     if not fresh.capabilities.meta_train:
         raise MetaplasticError(f"backend {name!r} has no meta-training (capabilities.meta_train is False)")
     run = RunDir(out)
-    opened = open_training(run, request, fresh=fresh, load=metaplastic.load)
-    if opened.resumed:
-        click.echo(f"resuming {out} from update {opened.done}", err=True)
-    learner = opened.learner
-    writer = Checkpointer(run, learner, every_s=checkpoint_every)
-    kw = {"state": opened.state} if opened.state is not None else {}
+    resuming = check_target(run, request)
+    if not resuming and isinstance(fresh, BaseLearner):
+        fresh.prepare(tasks)  # builds the model, reads an init= run
+    existed = run.path.exists()
     try:
-        final = learner.meta_train(tasks, budget=parsed, seed=seed, callback=writer, **kw)
-    except KeyboardInterrupt:
-        writer.checkpoint()
-        writer.close()
-        click.echo(f"interrupted; checkpoint saved in {out} (rerun the same command to resume)", err=True)
-        sys.exit(130)
-    writer.checkpoint(final if isinstance(learner, ResumableLearner) else None)
-    writer.close()
+        with run.lock(), StopSignals() as stop:
+            opened = open_training(run, request, fresh=fresh, load=metaplastic.load)
+            if opened.resumed:
+                click.echo(f"resuming {out} from update {opened.done}", err=True)
+            learner = opened.learner
+            writer = Checkpointer(run, learner, every_s=checkpoint_every, stop=stop)
+            kw = {"state": opened.state} if opened.state is not None else {}
+            try:
+                final = learner.meta_train(tasks, budget=parsed, seed=seed, callback=writer, **kw)
+                writer.checkpoint(final if isinstance(learner, ResumableLearner) else None)
+            except Interrupted as exc:
+                click.echo(f"{exc.signal_name}: stopped after update {exc.updates}; checkpoint saved in {out} "
+                           "(rerun the same command to resume)", err=True)
+                sys.exit(exc.exit_code)
+            except BaseException as exc:  # no checkpoint of a failed update (TrainingDiverged: the last good one stays)
+                if not opened.resumed and writer.updates_seen == 0:
+                    run.remove_training()  # a start that trained nothing leaves nothing behind
+                if isinstance(exc, KeyboardInterrupt):
+                    click.echo(f"interrupted; the last checkpoint in {out} is kept (rerun the same command to resume)",
+                               err=True)
+                    sys.exit(130)
+                raise
+            finally:
+                writer.close()
+    except BaseException:
+        if not existed:
+            _remove_empty(run)
+        raise
     last = writer.last
-    click.echo(f"trained {name} on {request['tasks']}: {last.get('update', '?')} updates, "
-               f"{last.get('elapsed_s', 0):.0f} s, last trial return {last.get('trial_return', float('nan')):.3f}; "
-               f"run saved in {out}")
+    updates = final.progress.updates if isinstance(learner, ResumableLearner) else last.get("update", "?")
+    trial = last.get("trial_return")
+    click.echo(f"trained {name} on {request['tasks']}: {updates} updates, {last.get('elapsed_s', 0):.0f} s"
+               + (f", last trial return {trial:.3f}" if isinstance(trial, (int, float)) else "")
+               + f"; run saved in {out}")
+
+
+def _remove_empty(run: Any) -> None:
+    """Remove a run folder this command created and left empty (but for its lock file)."""
+    try:
+        if [p.name for p in run.path.iterdir()] == [run.LOCK]:
+            (run.path / run.LOCK).unlink()
+            run.path.rmdir()
+    except OSError:
+        pass
 
 
 @cli.command("export")
 @click.option("--run", "run_dir", type=click.Path(path_type=Path), required=True, help="A trained run directory.")
 @click.option("--format", "fmt", type=click.Choice(["nir", "npz"]), default="nir", show_default=True,
               help="nir: the Neuromorphic Intermediate Representation (HDF5); npz: metaplastic's SpikingNet file.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--out", "out", type=OutPath("file"), required=True, help="File to write.")
 @click.option("--no-readout", is_flag=True, help="nir: end the graph at the spikes (for tools that read the readout on the host).")
 def export_cmd(run_dir: Path, fmt: str, out: Path, no_readout: bool) -> None:
     """Export a trained spiking policy to the runtime that executes it."""
@@ -324,11 +387,11 @@ def export_cmd(run_dir: Path, fmt: str, out: Path, no_readout: bool) -> None:
               help="Use a trained run directory for backend NAME instead of meta-training it (repeatable).")
 @click.option("--profiles", default=None,
               help="Comma-separated hardware profiles: built-in names or paths of profile .json files [default: all built-in].")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", "out", type=OutPath("dir"), default=None,
               help="Report directory [default: reports/bench-<date>-<time>].")
 @click.option("--quick", is_flag=True, help="Small budgets and samples for a first look (a few minutes on 2 cores).")
-@click.option("--n-tasks", type=click.IntRange(min=2), default=None, help="Tasks per split [default: 1000; --quick: 300].")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--n-tasks", type=click.IntRange(2, MAX_TASKS), default=None, help="Tasks per split [default: 1000; --quick: 300].")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
 def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, ...], profiles: str | None,
               out: Path | None, quick: bool, n_tasks: int | None, seed: int) -> None:
     """Meta-train (or load) each backend, then measure adaptation, latency, operations and
@@ -336,6 +399,7 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
     from metaplastic.bench.energy import builtin_profiles
     from metaplastic.bench.report import write_report
     from metaplastic.bench.runner import BenchConfig, default_out, run_bench
+    from metaplastic.runs.paths import check_output
 
     chosen = [n.strip() for n in names.split(",") if n.strip()]
     run_map: dict[str, str] = {}
@@ -352,9 +416,7 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
     if n_tasks is not None:
         kw["n_tasks"] = n_tasks
     cfg = BenchConfig.quick(**kw) if quick else BenchConfig(**kw)
-    out = out or default_out()
-    if out.exists() and not out.is_dir():
-        raise MetaplasticError(f"--out {str(out)!r} exists and is not a directory; pass a directory")
+    out = out or check_output(default_out(), kind="dir")  # before minutes of work
     report = run_bench(cfg, progress=True)
     paths = write_report(report, out)
     click.echo(Path(paths["report.md"]).read_text())
@@ -371,9 +433,10 @@ def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
                       ("first ep.", "right"), ("last ep.", "right"), ("wall s", "right")):
         table.add_column(col, justify=just)
     for s in summaries:
-        lo, hi = s["return_ci95"]
+        ci = s["return_ci95"]
+        interval = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else f"n/a ({s.get('return_ci95_reason', '')})"
         pe = s["per_episode_mean"]
-        table.add_row(s["backend"], f"{s['return_mean']:.3f}", f"[{lo:.3f}, {hi:.3f}]",
+        table.add_row(s["backend"], f"{s['return_mean']:.3f}", interval,
                       f"{pe[0]:.3f}", f"{pe[-1]:.3f}", f"{s['wall_time_s']:.2f}")
     _console().print(table)
 
@@ -395,6 +458,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
     except MetaplasticError as exc:
         click.echo(f"metaplastic: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:  # a file the command had to read or write (a full disk, a read-only folder)
+        where = f" {exc.filename!r}" if exc.filename else ""
+        click.echo(f"metaplastic: error: cannot read or write{where}: {_one_line(exc.strerror or str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
     except click.Abort:
         click.echo("metaplastic: aborted", err=True)

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from metaplastic.runs.rundir import RunDir
+
 pytest.importorskip("torch", reason="training needs the 'torch' extra")
 
 
@@ -23,8 +25,11 @@ def test_train_resume_and_evaluate(tmp_path):
     first = run(*base, "--budget", "4")
     assert first.returncode == 0, first.stderr
     assert "run saved in" in first.stdout
-    for name in ("config.json", "metrics.jsonl", "policy.pt", "optimizer.pt", "train.json"):
+    for name in ("config.json", "metrics.jsonl", "progress.json", "train.json"):
         assert (out / name).is_file(), name
+    ckpt = RunDir(out)
+    assert all(ckpt.has(name) for name in (RunDir.CONFIG, RunDir.POLICY, RunDir.OPTIMIZER))
+    assert [p.name for p in (out / "checkpoints").iterdir()] == [ckpt.file(RunDir.POLICY).parent.name]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 4
     second = run(*base, "--budget", "7")
     assert second.returncode == 0, second.stderr

@@ -15,22 +15,47 @@ import os
 from typing import Any, Callable, ClassVar
 
 from metaplastic.core import Agent, Capabilities, TaskDistribution, VectorAgent
-from metaplastic.errors import MetaplasticError
+from metaplastic.errors import MetaplasticError, RunDirError
 from metaplastic.params import Param, coerce, with_defaults
-from metaplastic.runs.rundir import RunDir
+from metaplastic.runs.rundir import Checkpoint, RunDir
 
-SEED_PARAM = Param("seed", int, 0, "seed of the learner's own randomness", low=0)
+MAX_SEED = 2**63 - 1  # seeds are 64-bit integers (torch.manual_seed, numpy)
+SEED_PARAM = Param("seed", int, 0, "seed of the learner's own randomness", low=0, high=MAX_SEED)
 GREEDY_PARAM = Param("greedy", bool, False, "agents take the most likely action instead of sampling")
+
+
+def require_progress(run: RunDir) -> dict[str, Any]:
+    """The run's ``progress.json`` (every save of a trained backend writes one); a one-line
+    :class:`RunDirError` when it is missing."""
+    info = run.progress()
+    if info is None:
+        raise RunDirError(f"{str(run)!r} has no {RunDir.PROGRESS}: its training state is missing; "
+                          "start a new run (or save the learner again)")
+    return info
+
+
+def train_progress(run: RunDir) -> Any:
+    """The run's :class:`~metaplastic.training.state.TrainProgress` (one-line errors)."""
+    from metaplastic.training.state import TrainProgress
+
+    info = require_progress(run)
+    try:
+        return TrainProgress.from_dict(info)
+    except (TypeError, ValueError, OverflowError, KeyError) as exc:
+        raise RunDirError(f"{str(run.file(RunDir.PROGRESS))!r} is not a training progress ({exc}); "
+                          "the run directory is corrupt") from None
 
 
 class BaseLearner:
     """A meta-learner with declared config keys (``config_params``, a
     :class:`~metaplastic.core.Configurable`) and a run directory.
 
-    ``save(path)`` writes whatever ``_save_state`` adds and then ``config.json``
-    (``{"backend": name, "config": {...}}``, last: it marks the run complete); ``load(path)``
-    rebuilds from the config and calls ``_load_state``. Both go through
-    :class:`~metaplastic.runs.rundir.RunDir`.
+    ``save(path)`` writes one checkpoint (:meth:`RunDir.checkpoint
+    <metaplastic.runs.rundir.RunDir.checkpoint>`): whatever ``_save_state`` adds, with
+    ``config.json`` (``{"backend": name, "config": {...}}``), published together;
+    ``load(path)`` rebuilds from the config and calls ``_load_state``. Both go through
+    :class:`~metaplastic.runs.rundir.RunDir`. ``prepare(tasks)`` builds what meta-training
+    builds first, so that ``metaplastic train`` fails before it writes anything.
     """
 
     name: ClassVar[str] = ""
@@ -57,11 +82,14 @@ class BaseLearner:
     def agent(self, tasks: TaskDistribution) -> Agent:
         raise NotImplementedError
 
+    def prepare(self, tasks: TaskDistribution) -> None:
+        """Build what meta-training on ``tasks`` builds first (a model, a network, warm-started
+        from an ``init=`` run), so that a bad config fails before a run directory is written.
+        Nothing by default."""
+
     def save(self, path: str | os.PathLike) -> None:
-        run = RunDir(path)
-        run.path.mkdir(parents=True, exist_ok=True)
-        self._save_state(run)
-        run.write_config(backend=self.name, config=self.config)  # last: marks the run complete
+        with RunDir(path).checkpoint(backend=self.name, config=self.config) as ckpt:
+            self._save_state(ckpt)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "BaseLearner":
@@ -69,8 +97,8 @@ class BaseLearner:
         doc = run.check_backend(cls.name)
         try:
             learner = cls(**cls._config_for_load(dict(doc["config"]), run))
-        except MetaplasticError as exc:
-            raise MetaplasticError(f"config.json in {str(path)!r} is invalid: {exc}") from None
+        except (MetaplasticError, TypeError, ValueError) as exc:
+            raise RunDirError(f"config.json in {str(path)!r} is invalid: {exc}") from None
         learner._load_state(run)
         return learner
 
@@ -80,11 +108,11 @@ class BaseLearner:
         ``net`` path at the copy the run directory holds)."""
         return config
 
-    def _save_state(self, run: RunDir) -> None:
-        pass
+    def _save_state(self, ckpt: Checkpoint) -> None:
+        """Add the learner's state to the checkpoint ``save`` writes."""
 
     def _load_state(self, run: RunDir) -> None:
-        pass
+        """Read the learner's state from the run's published checkpoint."""
 
 
 class VectorBackedLearner(BaseLearner):
@@ -99,4 +127,4 @@ class VectorBackedLearner(BaseLearner):
     def agent(self, tasks: TaskDistribution) -> Agent:
         from metaplastic.runtime.vector import SingleLaneAgent
 
-        return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space)
+        return SingleLaneAgent(self.vector_agent(tasks, 1), tasks.observation_space, tasks.action_space)

@@ -23,11 +23,11 @@ import dataclasses
 import os
 from typing import Any, Callable, ClassVar, Mapping
 
-from metaplastic.backends.base import VectorBackedLearner
+from metaplastic.backends.base import VectorBackedLearner, require_progress, train_progress
 from metaplastic.core import TaskDistribution, VectorAgent
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
 from metaplastic.params import Param
-from metaplastic.runs.rundir import RunDir
+from metaplastic.runs.rundir import Checkpoint, RunDir
 from metaplastic.tasks.base import task_spec
 
 DEVICE_PARAM = Param("device", str, "auto", "auto (CUDA when available), cpu or cuda", choices=("auto", "cpu", "cuda"))
@@ -44,6 +44,26 @@ def resolve_device(requested: str) -> str:
     if requested == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device='cuda' but CUDA is not available here; use device='auto' or 'cpu'")
     return requested
+
+
+def check_optimizer(optimizer: Any) -> None:
+    """Take one step with zero gradients on a copy of ``optimizer`` (over copies of its
+    parameters): a loaded state of the wrong structure, shape or value fails here, with the
+    run's name, instead of in the middle of training."""
+    import copy
+
+    import torch
+
+    clones: dict[int, Any] = {}
+    groups = []
+    for group in optimizer.param_groups:
+        params = [clones.setdefault(id(p), p.detach().clone().requires_grad_(True)) for p in group["params"]]
+        groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
+    probe = type(optimizer)(groups)
+    probe.load_state_dict(copy.deepcopy(optimizer.state_dict()))  # its state tensors are not shared
+    for p in clones.values():
+        p.grad = torch.zeros_like(p)
+    probe.step()
 
 
 class TorchModelLearner(VectorBackedLearner):
@@ -98,37 +118,59 @@ class TorchModelLearner(VectorBackedLearner):
         return algo.train(state, tasks, budget=budget, callback=callback, show_progress=show_progress)
 
     # -- run directories ----------------------------------------------------------------------
-    def _save_state(self, run: RunDir) -> None:
+    def prepare(self, tasks: TaskDistribution) -> None:
+        """Build the model for ``tasks`` (reading the ``init=`` run's weights), as meta-training would."""
+        self.ensure_model(tasks)
+
+    def _save_state(self, ckpt: Checkpoint) -> None:
         """The model alone (``save``); a training state is saved by :meth:`save_checkpoint`."""
         if self.model is not None:
-            run.save_torch(RunDir.POLICY, self.model.state_dict())
-        run.write_progress(tasks=self.tasks_spec, device=self.device, progress={})
+            ckpt.save_torch(RunDir.POLICY, self.model.state_dict())
+        self._save_extra(ckpt)
+        ckpt.write_progress(tasks=self.tasks_spec, device=self.device, progress={})
 
     def save_checkpoint(self, path: str | os.PathLike, state: Any) -> None:
         """Save the learner with its training state (weights, optimizer, progress) as one
-        checkpoint: config.json last."""
-        run = RunDir(path)
-        run.path.mkdir(parents=True, exist_ok=True)
-        run.save_torch(RunDir.POLICY, state.params.state_dict())
-        run.save_torch(RunDir.OPTIMIZER, state.optimizer.state_dict())
-        run.write_progress(tasks=self.tasks_spec, device=self.device, progress=state.as_dict())
-        run.write_config(backend=self.name, config=self.config)
+        checkpoint."""
+        with RunDir(path).checkpoint(backend=self.name, config=self.config) as ckpt:
+            ckpt.save_torch(RunDir.POLICY, state.params.state_dict())
+            ckpt.save_torch(RunDir.OPTIMIZER, state.optimizer.state_dict())
+            self._save_extra(ckpt)
+            ckpt.write_progress(tasks=self.tasks_spec, device=self.device, progress=state.as_dict())
+
+    def _save_extra(self, ckpt: Checkpoint) -> None:
+        """What a subclass adds to every checkpoint (e.g. a given network's shape)."""
 
     def load_train_state(self, path: str | os.PathLike) -> Any:
-        """The training state saved with the run at ``path`` (``None`` if it has none)."""
-        from metaplastic.training.state import TrainProgress
-
+        """The training state saved with the run at ``path`` (``None`` if it has none); a
+        one-line :class:`RunDirError` when the run records training but lacks its state."""
         run = RunDir(path)
-        if self.model is None or not run.has(RunDir.OPTIMIZER):
+        if self.model is None:
             return None
-        progress = TrainProgress.from_dict(run.progress())
-        return self.algorithm().init_state(self.model, seed=0, progress=progress,
-                                           optimizer_state=run.load_torch(RunDir.OPTIMIZER, "optimizer state"))
+        progress = train_progress(run)
+        if not run.has(RunDir.OPTIMIZER):
+            if progress.updates:
+                raise RunDirError(f"{str(run)!r} records {progress.updates} updates but has no {RunDir.OPTIMIZER}: its "
+                                  "training state is partial; start a new run")
+            return None
+        saved = run.load_torch(RunDir.OPTIMIZER, "optimizer state")
+        try:
+            state = self.algorithm().init_state(self.model, seed=0, progress=progress, optimizer_state=saved)
+            check_optimizer(state.optimizer)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise RunDirError(f"{str(run.file(RunDir.OPTIMIZER))!r} does not fit this model's optimizer ({first}); "
+                              "the run directory is corrupt") from None
+        return state
 
     def _load_state(self, run: RunDir) -> None:
         import metaplastic
 
+        info = require_progress(run)
         if not run.has(RunDir.POLICY):
+            if info.get("updates"):
+                raise RunDirError(f"{str(run)!r} records {info['updates']} updates but has no {RunDir.POLICY}: its "
+                                  "weights are missing; start a new run")
             return
         spec = run.tasks_spec()
         if not spec:
@@ -145,7 +187,7 @@ class TorchModelLearner(VectorBackedLearner):
         coefficients of ``rl2-plastic`` started from an ``rl2`` run — keep their fresh
         initial values; every parameter the file has must fit."""
         file = run.file(RunDir.POLICY)
-        if not file.is_file():
+        if not run.has(RunDir.POLICY):
             raise RunDirError(f"{str(file)!r} does not exist; init= must name a trained run directory")
         state = run.load_torch(RunDir.POLICY)
         try:

@@ -21,12 +21,12 @@ import dataclasses
 import os
 from typing import Any, Callable
 
-from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner
+from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner, require_progress, train_progress
 from metaplastic.backends.base_spiking import NET_PARAM, given_net, net_in_run
 from metaplastic.core import Capabilities, TaskDistribution, VectorAgent
-from metaplastic.errors import ConfigError, MetaplasticError
+from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
 from metaplastic.params import Param
-from metaplastic.runs.rundir import RunDir
+from metaplastic.runs.rundir import Checkpoint, RunDir
 from metaplastic.spiking.params import NEURON_PARAM, SUBSTEPS_PARAM
 from metaplastic.training.es import ES_PARAMS
 from metaplastic.training.executors import EXECUTORS
@@ -39,7 +39,8 @@ NET_SHAPE_PARAMS = (
           "whose per-synapse rates are evolved"),
 )
 ES_RUN_PARAMS = (
-    Param("batch_tasks", int, 64, "es: training tasks (one trial each) per fitness evaluation", low=1),
+    Param("batch_tasks", int, 64, "es: training tasks (one trial each) per fitness evaluation (at most 16384)", low=1,
+          high=16_384),
     Param("executor", str, "inprocess", "es: where the population is evaluated (a name in "
           "metaplastic.training.executors.EXECUTORS: inprocess, process, or one registered there)"),
     Param("workers", int, 0, "es: processes of the 'process' executor (0: one per CPU core)", low=0),
@@ -126,37 +127,55 @@ class NumbaLearner(VectorBackedLearner):
     def _config_for_load(cls, config: dict[str, Any], run: RunDir) -> dict[str, Any]:
         return net_in_run(config, run)
 
-    def _save_state(self, run: RunDir) -> None:
+    def prepare(self, tasks: TaskDistribution) -> None:
+        """Make the network for ``tasks`` (a new random one, unless one was given), as meta-training would."""
+        self.ensure_net(tasks)
+
+    def _save_state(self, ckpt: Checkpoint) -> None:
         if self.net is not None:
-            run.save_net(self.net)
-        run.write_progress(tasks=self.tasks_spec, progress={})
+            ckpt.save_net(self.net)
+        ckpt.write_progress(tasks=self.tasks_spec, progress={})
 
     def save_checkpoint(self, path: str | os.PathLike, state: Any) -> None:
         """The network at the search mean, the search and the progress, as one checkpoint."""
         from metaplastic.spiking.es_train import es_arrays, state_net
 
-        run = RunDir(path)
-        run.path.mkdir(parents=True, exist_ok=True)
-        run.save_net(state_net(state))
-        run.save_npz(RunDir.ES_STATE, es_arrays(state))
-        run.write_progress(tasks=self.tasks_spec, progress=state.as_dict())
-        run.write_config(backend=self.name, config=self.config)
+        with RunDir(path).checkpoint(backend=self.name, config=self.config) as ckpt:
+            ckpt.save_net(state_net(state))
+            ckpt.save_npz(RunDir.ES_STATE, es_arrays(state))
+            ckpt.write_progress(tasks=self.tasks_spec, progress=state.as_dict())
 
     def load_train_state(self, path: str | os.PathLike) -> Any:
-        """The search saved with the run at ``path`` (``None`` if it has none)."""
+        """The search saved with the run at ``path`` (``None`` if it has none); a one-line
+        :class:`RunDirError` when the run records training but lacks its search."""
         from metaplastic.spiking.es_train import ES_KEYS, init_es_state
-        from metaplastic.training.state import TrainProgress
 
         run = RunDir(path)
-        if self.net is None or not run.has(RunDir.ES_STATE):
+        if self.net is None:
             return None
-        return init_es_state(self.net, self._settings(), seed=0, trainable_plasticity=self.config["plastic"],
-                             saved=run.load_npz(RunDir.ES_STATE, ES_KEYS),
-                             progress=TrainProgress.from_dict(run.progress()))
+        progress = train_progress(run)
+        if not run.has(RunDir.ES_STATE):
+            if progress.updates:
+                raise RunDirError(f"{str(run)!r} records {progress.updates} updates but has no {RunDir.ES_STATE}: its "
+                                  "training state is partial; start a new run")
+            return None
+        saved = run.load_npz(RunDir.ES_STATE, ES_KEYS)
+        kw = dict(seed=0, trainable_plasticity=self.config["plastic"], progress=progress)
+        size = init_es_state(self.net, self._settings(), **kw).optimizer.theta.shape
+        t = saved["t"]
+        if (any(saved[k].shape != size for k in ("theta", "m", "v")) or t.shape != () or t.dtype.kind not in "iu"
+                or int(t) < 0):
+            raise RunDirError(f"{str(run.file(RunDir.ES_STATE))!r} does not fit this network's search (it needs "
+                              f"theta, m and v of shape {size} and a step count t >= 0); the run directory is corrupt")
+        return init_es_state(self.net, self._settings(), saved=saved, **kw)
 
     def _load_state(self, run: RunDir) -> None:
         from metaplastic.spiking import SpikingNet
 
+        info = require_progress(run)
         self.tasks_spec = run.tasks_spec()
         if run.has(RunDir.NET):
             self.net = run.load_net(SpikingNet)
+        elif info.get("updates"):
+            raise RunDirError(f"{str(run)!r} records {info['updates']} updates but has no {RunDir.NET}: its network "
+                              "is missing; start a new run")

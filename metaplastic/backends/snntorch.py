@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM
@@ -24,7 +23,7 @@ from metaplastic.tasks.base import task_spec
 from metaplastic.core import Capabilities, TaskDistribution, VectorAgent
 from metaplastic.errors import ConfigError, MetaplasticError
 from metaplastic.params import Param
-from metaplastic.runs.rundir import RunDir
+from metaplastic.runs.rundir import Checkpoint, RunDir
 
 
 def _rl2(plastic: bool) -> Any:
@@ -118,15 +117,6 @@ class SnnTorchLearner(TorchModelLearner):
             config = {**config, "plastic_rank": 0}  # runs made before plastic_rank learned one rate per synapse
         return net_in_run(config, run)
 
-    def _save_state(self, run: RunDir) -> None:
-        super()._save_state(run)
-        self._save_net(run)
-
-    def save_checkpoint(self, path: str | os.PathLike, state: Any) -> None:
-        self._save_net(RunDir(path))
-        super().save_checkpoint(path, state)
-
-    def _save_net(self, run: RunDir) -> None:
+    def _save_extra(self, ckpt: Checkpoint) -> None:
         if self.given_net is not None:  # the network's shape, so the run rebuilds without the original file
-            run.path.mkdir(parents=True, exist_ok=True)
-            run.save_net(self.given_net)
+            ckpt.save_net(self.given_net)

@@ -9,6 +9,7 @@ import pytest
 
 import metaplastic
 from metaplastic.errors import ConfigError, RunDirError
+from metaplastic.runs.rundir import RunDir
 from metaplastic.spiking import Plasticity, SpikingNet, simulate
 from metaplastic.spiking.event_runtime import EventDrivenLanes
 from metaplastic.testing import LearnerConformance
@@ -233,7 +234,7 @@ def test_corrupt_run_files_get_one_line_errors(tmp_path):
     learner = metaplastic.make("numba", hidden=4, population=2, batch_tasks=4)
     state = learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
     learner.save_checkpoint(tmp_path / "run", state)
-    (tmp_path / "run" / "es_state.npz").write_bytes(b"garbage")
+    RunDir(tmp_path / "run").file(RunDir.ES_STATE).write_bytes(b"garbage")  # in the published checkpoint
     with pytest.raises(RunDirError, match="es_state.npz"):
         metaplastic.load(tmp_path / "run").load_train_state(tmp_path / "run")
     (tmp_path / "run" / "progress.json").write_text("[1, 2]")

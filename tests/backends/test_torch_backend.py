@@ -8,6 +8,7 @@ import pytest
 
 import metaplastic
 from metaplastic.errors import ConfigError, RunDirError
+from metaplastic.runs.rundir import RunDir
 from metaplastic.testing import LearnerConformance
 
 torch = pytest.importorskip("torch", reason="the torch backend needs the 'torch' extra")
@@ -78,7 +79,8 @@ def test_corrupt_and_foreign_checkpoints_get_clear_errors(tmp_path):
     learner = metaplastic.make("torch", hidden=8, batch_tasks=8)
     learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
     learner.save(tmp_path / "run")
-    (tmp_path / "run" / "policy.pt").write_bytes(b"garbage")
+    policy = RunDir(tmp_path / "run").file(RunDir.POLICY)  # in the published checkpoint
+    policy.write_bytes(b"garbage")
     with pytest.raises(RunDirError, match="corrupt or not a metaplastic checkpoint"):
         metaplastic.load(tmp_path / "run")
 
@@ -86,10 +88,10 @@ def test_corrupt_and_foreign_checkpoints_get_clear_errors(tmp_path):
         def __reduce__(self):
             return (print, ("arbitrary code ran",))
 
-    (tmp_path / "run" / "policy.pt").write_bytes(pickle.dumps(Evil()))
+    policy.write_bytes(pickle.dumps(Evil()))
     with pytest.raises(RunDirError, match="corrupt or not a metaplastic checkpoint"):
         metaplastic.load(tmp_path / "run")
-    torch.save({"core.weight": torch.zeros(2, 2)}, tmp_path / "run" / "policy.pt")
+    torch.save({"core.weight": torch.zeros(2, 2)}, policy)
     with pytest.raises(RunDirError, match="does not fit"):
         metaplastic.load(tmp_path / "run")
 
