@@ -46,6 +46,18 @@ def train_progress(run: RunDir) -> Any:
                           "the run directory is corrupt") from None
 
 
+def saved_state_file(run: RunDir, name: str) -> tuple[Any, bool]:
+    """``(progress, present)``: the run's training progress and whether its optimizer-state
+    file ``name`` is there; a one-line :class:`RunDirError` when the run records updates but
+    lacks that file (a partial training state)."""
+    progress = train_progress(run)
+    present = run.has(name)
+    if not present and progress.updates:
+        raise RunDirError(f"{str(run)!r} records {progress.updates} updates but has no {name}: its "
+                          "training state is partial; start a new run")
+    return progress, present
+
+
 class BaseLearner:
     """A meta-learner with declared config keys (``config_params``, a
     :class:`~metaplastic.core.Configurable`) and a run directory.

@@ -23,7 +23,7 @@ import dataclasses
 import os
 from typing import Any, Callable, ClassVar, Mapping
 
-from metaplastic.backends.base import VectorBackedLearner, require_progress, train_progress
+from metaplastic.backends.base import VectorBackedLearner, require_progress, saved_state_file
 from metaplastic.core import TaskDistribution, VectorAgent
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
 from metaplastic.params import Param
@@ -147,11 +147,8 @@ class TorchModelLearner(VectorBackedLearner):
         run = RunDir(path)
         if self.model is None:
             return None
-        progress = train_progress(run)
-        if not run.has(RunDir.OPTIMIZER):
-            if progress.updates:
-                raise RunDirError(f"{str(run)!r} records {progress.updates} updates but has no {RunDir.OPTIMIZER}: its "
-                                  "training state is partial; start a new run")
+        progress, present = saved_state_file(run, RunDir.OPTIMIZER)
+        if not present:
             return None
         saved = run.load_torch(RunDir.OPTIMIZER, "optimizer state")
         try:

@@ -21,7 +21,7 @@ import dataclasses
 import os
 from typing import Any, Callable
 
-from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner, require_progress, train_progress
+from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner, require_progress, saved_state_file
 from metaplastic.backends.base_spiking import NET_PARAM, given_net, net_in_run
 from metaplastic.core import Capabilities, TaskDistribution, VectorAgent
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
@@ -153,11 +153,8 @@ class NumbaLearner(VectorBackedLearner):
         run = RunDir(path)
         if self.net is None:
             return None
-        progress = train_progress(run)
-        if not run.has(RunDir.ES_STATE):
-            if progress.updates:
-                raise RunDirError(f"{str(run)!r} records {progress.updates} updates but has no {RunDir.ES_STATE}: its "
-                                  "training state is partial; start a new run")
+        progress, present = saved_state_file(run, RunDir.ES_STATE)
+        if not present:
             return None
         saved = run.load_npz(RunDir.ES_STATE, ES_KEYS)
         kw = dict(seed=0, trainable_plasticity=self.config["plastic"], progress=progress)
