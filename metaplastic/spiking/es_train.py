@@ -70,6 +70,11 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
     es = state.optimizer
     fitness = TrialReturnFitness(state.params, tasks, batch_tasks=batch_tasks, greedy=greedy)
     with make_executor(executor, workers) as pool:
+        # compile the kernels (in every worker) before the budget's clock starts: under a time
+        # budget the first update's cost fixes the schedule horizon, and numba's JIT
+        # compilation in it would make the horizon far too short. A throwaway evaluation: the
+        # search state is untouched and every update draws its own tasks, so results do not change.
+        pool.map(fitness, [(es.theta.copy(), 0, 0)] * max(1, int(pool.workers)))
         def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
             eps, candidates = es.ask(rng)
             require_finite(candidates, "the candidates", f"sigma={es.settings.sigma:g} is probably too large (the "
