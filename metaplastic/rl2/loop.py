@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import numpy as np
@@ -34,11 +35,26 @@ from metaplastic.rl2.params import RL2Settings
 from metaplastic.rl2.rollout import collect_trials
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.training.divergence import lr_hint
+from metaplastic.training.budget import Budget
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
 from metaplastic.training.state import TrainState
 
 __all__ = ["train_rl2"]
+
+
+def _warm_up(policy: Any, encoder: TrialInputEncoder, tasks: Any, settings: Any, device: Any) -> None:
+    """One throwaway forward and backward pass of a full batch on a copy of ``policy``,
+    before the budget's clock starts: under a time budget the first update's cost fixes
+    the schedule horizon, and torch's first-call costs (allocations, thread pools) would
+    make it far too short. The policy, the optimizer and every update's randomness (drawn
+    from ``(seed, update)``) are untouched, so results do not change."""
+    warm = copy.deepcopy(policy)
+    rng = np.random.default_rng(0)
+    task_list = tasks.sample(settings.batch_tasks, seed=0, split="train")
+    batch = collect_trials(warm, encoder, tasks, task_list, tasks.episodes_per_trial, rng=rng, env_seed=0, device=device)
+    a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards, batch.mask, gamma=settings.gamma,
+             lam=settings.gae_lambda, vf_coef=settings.vf_coef, ent_coef=settings.ent_coef).total.backward()
 
 
 def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, device: str | torch.device = "cpu",
@@ -69,6 +85,8 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
                 "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}, len(task_list)
 
     policy.train()
+    if Budget.parse(budget).seconds is not None and state.progress.horizon is None:
+        _warm_up(policy, encoder, tasks, settings, device)
     try:
         return run_outer_loop(update, label="rl2", budget=budget, state=state, callback=callback,
                               show_progress=show_progress, seed_framework=torch.manual_seed,
