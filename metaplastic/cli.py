@@ -20,11 +20,11 @@ from typing import Any, Sequence
 
 import click
 
-from metaplastic.core import ResumableLearner, SpikingExporter
+from metaplastic.core import Preparable, ResumableLearner, SpikingExporter
 from metaplastic.errors import MetaplasticError
+from metaplastic.params import MAX_SEED
 
 EXIT_USAGE = 2
-MAX_SEED = 2**63 - 1        # seeds are 64-bit integers
 MAX_TASKS = 1_000_000       # --n-tasks
 MAX_EPISODES = 100_000      # --episodes per trial
 
@@ -282,7 +282,6 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
     SIGINT (Ctrl-C) or SIGTERM stops it after the update in progress with a checkpoint;
     rerunning the same command resumes. Only one process may write a run at a time."""
     import metaplastic
-    from metaplastic.backends.base import BaseLearner
     from metaplastic.registry import BACKENDS
     from metaplastic.runs.rundir import RunDir
     from metaplastic.runs.training import Checkpointer, Interrupted, StopSignals, check_target, open_training
@@ -304,7 +303,7 @@ def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed
         raise MetaplasticError(f"backend {name!r} has no meta-training (capabilities.meta_train is False)")
     run = RunDir(out)
     resuming = check_target(run, request)
-    if not resuming and isinstance(fresh, BaseLearner):
+    if not resuming and isinstance(fresh, Preparable):
         fresh.prepare(tasks)  # builds the model, reads an init= run
     existed = run.path.exists()
     try:

@@ -34,6 +34,7 @@ __all__ = [
     "Configurable",
     "ResumableLearner",
     "StatefulCallback",
+    "Preparable",
 ]
 
 
@@ -295,6 +296,15 @@ class ResumableLearner(Protocol):
     def save_checkpoint(self, path: Any, state: Any) -> None: ...
 
     def load_train_state(self, path: Any) -> Any: ...
+
+
+@runtime_checkable
+class Preparable(Protocol):
+    """A learner that can build, before meta-training, what meta-training on ``tasks``
+    builds first (a model, a warm start from an ``init=`` run), so that ``metaplastic
+    train`` finds a bad config before it writes a run directory."""
+
+    def prepare(self, tasks: TaskDistribution) -> None: ...
 
 
 @runtime_checkable

@@ -57,3 +57,9 @@ class RunLocked(RunDirError):
 class LimitExceeded(ConfigError):
     """A size (tasks, arms, steps, batch) is above the documented limit or would not fit in
     memory."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its type name when it has none), at most 200
+    characters: what a one-line error quotes of an underlying exception."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

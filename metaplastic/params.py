@@ -20,6 +20,9 @@ from typing import Any, Mapping, Sequence
 
 from metaplastic.errors import ConfigError, LimitExceeded
 
+#: Seeds are 64-bit integers (torch.manual_seed, numpy's SeedSequence).
+MAX_SEED = 2**63 - 1
+
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -95,7 +98,9 @@ class Param:
         if self.low is not None and (value <= self.low if self.low_exclusive else value < self.low):
             raise ConfigError(fix)
         if self.high is not None and value > self.high:
-            raise LimitExceeded(fix)
+            high = int(self.high) if self.type is int else self.high
+            raise LimitExceeded(f"{owner}: {self.name}={value} is above its limit of {high} ({self.doc}); "
+                                f"{self.name} must be {self.describe_range()}")
         return value
 
 

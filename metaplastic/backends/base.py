@@ -16,10 +16,9 @@ from typing import Any, Callable, ClassVar
 
 from metaplastic.core import Agent, Capabilities, TaskDistribution, VectorAgent
 from metaplastic.errors import MetaplasticError, RunDirError
-from metaplastic.params import Param, coerce, with_defaults
+from metaplastic.params import MAX_SEED, Param, coerce, with_defaults
 from metaplastic.runs.rundir import Checkpoint, RunDir
 
-MAX_SEED = 2**63 - 1  # seeds are 64-bit integers (torch.manual_seed, numpy)
 SEED_PARAM = Param("seed", int, 0, "seed of the learner's own randomness", low=0, high=MAX_SEED)
 GREEDY_PARAM = Param("greedy", bool, False, "agents take the most likely action instead of sampling")
 
@@ -38,12 +37,7 @@ def train_progress(run: RunDir) -> Any:
     """The run's :class:`~metaplastic.training.state.TrainProgress` (one-line errors)."""
     from metaplastic.training.state import TrainProgress
 
-    info = require_progress(run)
-    try:
-        return TrainProgress.from_dict(info)
-    except (TypeError, ValueError, OverflowError, KeyError) as exc:
-        raise RunDirError(f"{str(run.file(RunDir.PROGRESS))!r} is not a training progress ({exc}); "
-                          "the run directory is corrupt") from None
+    return TrainProgress.from_dict(require_progress(run))  # from_dict raises one-line RunDirErrors
 
 
 def saved_state_file(run: RunDir, name: str) -> tuple[Any, bool]:

@@ -23,9 +23,9 @@ import dataclasses
 import os
 from typing import Any, Callable, ClassVar, Mapping
 
-from metaplastic.backends.base import VectorBackedLearner, require_progress, saved_state_file
+from metaplastic.backends.base import VectorBackedLearner, saved_state_file
 from metaplastic.core import TaskDistribution, VectorAgent
-from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
+from metaplastic.errors import ConfigError, MetaplasticError, RunDirError, first_line
 from metaplastic.params import Param
 from metaplastic.runs.rundir import Checkpoint, RunDir
 from metaplastic.tasks.base import task_spec
@@ -155,7 +155,7 @@ class TorchModelLearner(VectorBackedLearner):
             state = self.algorithm().init_state(self.model, seed=0, progress=progress, optimizer_state=saved)
             check_optimizer(state.optimizer)
         except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            first = first_line(exc)
             raise RunDirError(f"{str(run.file(RunDir.OPTIMIZER))!r} does not fit this model's optimizer ({first}); "
                               "the run directory is corrupt") from None
         return state
@@ -163,11 +163,8 @@ class TorchModelLearner(VectorBackedLearner):
     def _load_state(self, run: RunDir) -> None:
         import metaplastic
 
-        info = require_progress(run)
-        if not run.has(RunDir.POLICY):
-            if info.get("updates"):
-                raise RunDirError(f"{str(run)!r} records {info['updates']} updates but has no {RunDir.POLICY}: its "
-                                  "weights are missing; start a new run")
+        _, present = saved_state_file(run, RunDir.POLICY)
+        if not present:
             return
         spec = run.tasks_spec()
         if not spec:
@@ -190,7 +187,7 @@ class TorchModelLearner(VectorBackedLearner):
         try:
             result = self.model.load_state_dict(state, strict=not allow_new)
         except (RuntimeError, TypeError, AttributeError) as exc:
-            first = str(exc).strip().splitlines()[0][:200]
+            first = first_line(exc)
             raise RunDirError(f"{str(file)!r} does not fit this config's model ({first})") from None
         if allow_new and result.unexpected_keys:
             raise RunDirError(f"{str(file)!r} does not fit this config's model (it has {result.unexpected_keys[0]!r}, "

@@ -21,7 +21,7 @@ import dataclasses
 import os
 from typing import Any, Callable
 
-from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner, require_progress, saved_state_file
+from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner, saved_state_file
 from metaplastic.backends.base_spiking import NET_PARAM, given_net, net_in_run
 from metaplastic.core import Capabilities, TaskDistribution, VectorAgent
 from metaplastic.errors import ConfigError, MetaplasticError, RunDirError
@@ -80,6 +80,7 @@ class NumbaLearner(VectorBackedLearner):
             c = self.config
             self.net = random_net(tasks, neurons=c["hidden"], seed=c["seed"], substeps=c["substeps"],
                                   neuron=c["neuron"], plastic=c["plastic"])
+        if self.tasks_spec is None:  # a given network too: its run must name the tasks it ran on
             self.tasks_spec = task_spec(tasks)
         return self.net
 
@@ -169,10 +170,7 @@ class NumbaLearner(VectorBackedLearner):
     def _load_state(self, run: RunDir) -> None:
         from metaplastic.spiking import SpikingNet
 
-        info = require_progress(run)
+        _, present = saved_state_file(run, RunDir.NET)
         self.tasks_spec = run.tasks_spec()
-        if run.has(RunDir.NET):
+        if present:
             self.net = run.load_net(SpikingNet)
-        elif info.get("updates"):
-            raise RunDirError(f"{str(run)!r} records {info['updates']} updates but has no {RunDir.NET}: its network "
-                              "is missing; start a new run")

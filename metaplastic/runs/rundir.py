@@ -55,7 +55,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from metaplastic.errors import RunDirError, RunLocked
+from metaplastic.errors import RunDirError, RunLocked, first_line
 from metaplastic.runs.atomic import (atomic_write_json, atomic_write_text, fsync_dir, json_text, npz_bytes,
                                      write_synced)
 
@@ -203,7 +203,7 @@ class RunDir(os.PathLike):
         try:
             doc = json.loads(cfg.read_text(encoding="utf-8"))
         except (ValueError, RecursionError) as exc:
-            raise RunDirError(f"{str(cfg)!r} is not valid JSON ({_first_line(exc)}); the run directory is corrupt") from None
+            raise RunDirError(f"{str(cfg)!r} is not valid JSON ({first_line(exc)}); the run directory is corrupt") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("backend"), str):
             raise RunDirError(f"{str(cfg)!r} has no \"backend\" name; it was not written by metaplastic")
         if not isinstance(doc.get("config", {}), dict):
@@ -306,7 +306,7 @@ class RunDir(os.PathLike):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, RecursionError) as exc:
-            raise RunDirError(f"{self._where(self.TRAIN)} is unreadable ({_first_line(exc)}); the run directory is "
+            raise RunDirError(f"{self._where(self.TRAIN)} is unreadable ({first_line(exc)}); the run directory is "
                               "corrupt") from None
         if not isinstance(doc, dict):
             raise RunDirError(f"{self._where(self.TRAIN)} is not a JSON object; the run directory is corrupt")
@@ -568,10 +568,6 @@ def _kill_hook(number: int) -> Any:
     return hook
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
 def _version() -> str:
     """This package's version (as ``metaplastic.__version__``, read without importing the facade)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -592,6 +588,6 @@ def load_torch_file(path: Path, what: str) -> Any:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise RunDirError(f"{what} {str(path)!r} is corrupt or not a metaplastic checkpoint ({_first_line(exc)})") from None
+        raise RunDirError(f"{what} {str(path)!r} is corrupt or not a metaplastic checkpoint ({first_line(exc)})") from None
     _check_finite_torch(obj, Path(path))
     return obj

@@ -2,9 +2,10 @@
 it from its last checkpoint when rerun with the same options — and the callback that
 writes ``metrics.jsonl`` and checkpoints while the outer loop runs.
 
-Resuming needs the learner's :class:`~metaplastic.core.ResumableLearner` ability (its
-training state is saved with each checkpoint). A learner without it is checkpointed with
-``save`` and starts over when rerun.
+Resuming exactly needs the learner's :class:`~metaplastic.core.ResumableLearner` ability
+(its training state is saved with each checkpoint). A learner without it is checkpointed
+with ``save``; rerun, it continues from the saved weights while its progress and metric
+lines start again from update 0.
 
 Example:
     >>> import tempfile, metaplastic

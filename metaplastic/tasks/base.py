@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar, Mapping
 
 import gymnasium
@@ -65,10 +64,7 @@ class TaskFamily:
     episodes_per_trial: int
 
     def __init__(self, **params: Any) -> None:
-        try:
-            given = coerce(self.name, self.params, params)
-        except ConfigError as exc:
-            raise _over_limit(self.name, self.params, params) or exc from None
+        given = coerce(self.name, self.params, params)  # a size above its documented limit: LimitExceeded
         self.config: dict[str, Any] = with_defaults(self.params, given)
         self._validate()
         if isinstance(self.config.get("n"), int):  # every built-in family: n episodes per trial
@@ -177,23 +173,6 @@ class TaskFamily:
             ],
             "splits": {s: cls.split_doc.get(s, "") for s in cls.splits},
         }
-
-
-def _over_limit(owner: str, declared: tuple[Param, ...], given: Mapping[str, Any]) -> LimitExceeded | None:
-    """The error of a size given above its declared ``high`` (its documented limit), else
-    ``None`` (the value is wrong in some other way, which ``coerce`` reports)."""
-    for p in declared:
-        if p.high is None or p.name not in given:
-            continue
-        try:
-            value = dataclasses.replace(p, high=None).convert(owner, given[p.name])
-        except ConfigError:
-            continue
-        if value > p.high:
-            high = int(p.high) if p.type is int else p.high
-            return LimitExceeded(f"{owner}: {p.name}={value} is above its limit of {high} ({p.doc}); "
-                                 f"{p.name} must be {p.describe_range()}")
-    return None
 
 
 def task_spec(tasks: Any) -> str:
