@@ -35,6 +35,7 @@ __all__ = [
     "ResumableLearner",
     "StatefulCallback",
     "Preparable",
+    "LatentFamily",
 ]
 
 
@@ -98,6 +99,15 @@ class OpCounts:
             synapse trace decayed or incremented).
         spikes: spikes emitted by spiking neurons; with ``neuron_updates`` it gives the
             firing rate and NeuroBench's activation sparsity (1 - spikes / neuron updates).
+        energy_evals: evaluations of an energy function term (one transition's
+            log-likelihood, or the prior, at one latent value) by posterior inference.
+        grad_evals: evaluations of such a term's gradient.
+        posterior_updates: posterior updates made by task inference (one per lane and
+            observed transition).
+
+    ``decisions``, ``energy_evals``, ``grad_evals`` and ``posterior_updates`` are tallies:
+    the arithmetic they stand for is counted in ``macs`` (and priced there), so hardware
+    profiles do not price them.
 
     Example:
         >>> c = OpCounts(macs=10, decisions=2)
@@ -114,6 +124,9 @@ class OpCounts:
     synaptic_updates: int = 0
     trace_updates: int = 0
     spikes: int = 0
+    energy_evals: int = 0
+    grad_evals: int = 0
+    posterior_updates: int = 0
 
     def __add__(self, other: "OpCounts") -> "OpCounts":
         if not isinstance(other, OpCounts):
@@ -313,3 +326,24 @@ class StatefulCallback(Protocol):
     it). A plain callable ``callback(metrics)`` gets the metrics only."""
 
     def on_update(self, metrics: dict[str, Any], state: Any) -> None: ...
+
+
+@runtime_checkable
+class LatentFamily(Protocol):
+    """A task family that declares its hidden parameters ``z`` as a vector (task inference,
+    e.g. the ``energy`` backend, needs it; a family without it is simply not inferable).
+
+    * ``latent()``: a :class:`metaplastic.tasks.latent.Latent`: the space of ``z`` (box,
+      enumerated values or tabular), the family's transition law given ``z`` where it has
+      one in closed form, and the names of ``z``'s coordinates.
+    * ``latent_labels(tasks)``: the ``(len(tasks), dim)`` array of the tasks' ``z`` (hidden
+      parameters: meta-training may read them, agents never do).
+    * ``latent_tasks(z)``: tasks whose hidden parameters are the rows of ``z``, for a
+      policy that is shown them (an oracle shown a posterior sample is posterior sampling).
+    """
+
+    def latent(self) -> Any: ...
+
+    def latent_labels(self, tasks: Sequence[Task]) -> Any: ...
+
+    def latent_tasks(self, z: Any) -> list[Task]: ...

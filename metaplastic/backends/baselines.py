@@ -17,6 +17,7 @@ import importlib
 from typing import Any, ClassVar, Mapping
 
 from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner
+from metaplastic.baselines.oracles import ORACLES
 from metaplastic.core import Capabilities, TaskDistribution
 from metaplastic.errors import ConfigError
 from metaplastic.params import Param
@@ -120,10 +121,4 @@ class Oracle(BaselineLearner):
 
     name = "oracle"
     privileged = True
-    implementations = {
-        "bandits": _B + "bandit_index:OraclePolicy",
-        "mdp": _B + "mdp_planners:OracleMDPPolicy",
-        "gridnavi": _B + "gridnavi_policies:OracleGridNaviPolicy",
-        "nav2d": _B + "nav2d_policies:OracleNav2DPolicy",
-        "cartpole-dyn": _B + "cartpole_policies:OracleCartPolePolicy",
-    }
+    implementations = ORACLES

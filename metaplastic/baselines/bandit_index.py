@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from metaplastic.baselines.base import VectorPolicy, argmax_random_ties
+from metaplastic.core import Task
 
 
 class BetaIndexPolicy(VectorPolicy):
@@ -124,7 +125,10 @@ class OraclePolicy(VectorPolicy):
     privileged = True
 
     def _reveal(self, tasks) -> None:
-        self._best = np.array([np.argmax(t.params["p"]) for t in tasks], dtype=np.int64)
+        self._best = np.argmax(self.tasks.arm_probs(tasks), axis=1)
+
+    def _reveal_lanes(self, lanes: np.ndarray, tasks: list[Task]) -> None:
+        self._best[lanes] = np.argmax(self.tasks.arm_probs(tasks), axis=1)
 
     def _act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         return self._best.copy()

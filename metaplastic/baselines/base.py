@@ -53,6 +53,32 @@ class VectorPolicy:
         self.revealed = list(tasks)
         self._reveal(self.revealed)
 
+    def reveal_lanes(self, lanes: Any, tasks: Sequence[Task]) -> None:
+        """Show the lanes ``lanes`` new tasks, the other lanes keeping theirs (after a first
+        :meth:`reveal_tasks`). A policy shown tasks drawn from a posterior (rather than the
+        true ones) is posterior sampling; this lets each lane redraw on its own schedule.
+
+        Example:
+            >>> import metaplastic, numpy as np
+            >>> from metaplastic.baselines.nav2d_policies import OracleNav2DPolicy
+            >>> tasks = metaplastic.make_tasks("nav2d")
+            >>> pol = OracleNav2DPolicy(tasks, 2, {})
+            >>> pol.reset([0, 1])
+            >>> pol.reveal_tasks(tasks.latent_tasks(np.array([[0.9, 0.5], [0.1, 0.5]])))
+            >>> pol.reveal_lanes([1], tasks.latent_tasks(np.array([[0.5, 0.9]])))
+            >>> pol.act(np.full((2, 2), 0.5), np.ones(2, bool)).astype(float).round(2).tolist()
+            [[0.1, 0.0], [0.0, 0.1]]
+        """
+        if self.revealed is None:
+            raise MetaplasticError(f"{type(self).__name__}: call reveal_tasks(tasks) for every lane before reveal_lanes")
+        lanes = np.asarray(lanes, dtype=np.int64).reshape(-1)
+        tasks = list(tasks)
+        if len(tasks) != len(lanes):
+            raise ValueError(f"reveal_lanes needs one task per lane: {len(lanes)} lanes, {len(tasks)} tasks")
+        for lane, task in zip(lanes, tasks):
+            self.revealed[int(lane)] = task
+        self._reveal_lanes(lanes, tasks)
+
     def act(self, obs: Any, active: Any) -> np.ndarray:
         if self.privileged and self.revealed is None:
             raise MetaplasticError(f"{type(self).__name__} is an oracle: call reveal_tasks(tasks) after reset")
@@ -77,6 +103,10 @@ class VectorPolicy:
 
     def _reveal(self, tasks: list[Task]) -> None:
         pass
+
+    def _reveal_lanes(self, lanes: np.ndarray, tasks: list[Task]) -> None:
+        """Update the lanes ``lanes`` to ``tasks`` (default: everything again, from ``self.revealed``)."""
+        self._reveal(self.revealed)
 
     def _act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -109,6 +109,11 @@ class OracleCartPolePolicy(VectorPolicy):
         self.gain, iterations = riccati_gain(A, B)
         self.counts.macs += iterations * RICCATI_MACS * len(tasks)
 
+    def _reveal_lanes(self, lanes: np.ndarray, tasks: list[Task]) -> None:
+        A, B = linearized(self.tasks.physics(tasks))
+        self.gain[lanes], iterations = riccati_gain(A, B)
+        self.counts.macs += iterations * RICCATI_MACS * len(tasks)
+
     def _act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         force = -np.einsum("li,li->l", self.gain, obs)
         self.counts.macs += _N * int(active.sum())

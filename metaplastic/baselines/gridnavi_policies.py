@@ -60,6 +60,9 @@ class OracleGridNaviPolicy(VectorPolicy):
     def _reveal(self, tasks: list[Task]) -> None:
         self.goal = self.tasks.goals(tasks)
 
+    def _reveal_lanes(self, lanes: np.ndarray, tasks: list[Task]) -> None:
+        self.goal[lanes] = self.tasks.goals(tasks)
+
     def _act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         return step_toward(positions(obs), self.goal, self.tasks.size, self.rng)
 

@@ -252,5 +252,10 @@ class OracleMDPPolicy(_PlanningPolicy):
         self._true = (self.tasks.reward_means(tasks), self.tasks.transition_probs(tasks))
         self.stale[:] = True
 
+    def _reveal_lanes(self, lanes: np.ndarray, tasks: list[Task]) -> None:
+        self._true[0][lanes] = self.tasks.reward_means(tasks)
+        self._true[1][lanes] = self.tasks.transition_probs(tasks)
+        self.stale[lanes] = True
+
     def _model(self, lanes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._true[0][lanes], self._true[1][lanes]

@@ -34,5 +34,8 @@ class OracleNav2DPolicy(VectorPolicy):
     def _reveal(self, tasks: list[Task]) -> None:
         self.goal = self.tasks.goals(tasks)
 
+    def _reveal_lanes(self, lanes: np.ndarray, tasks: list[Task]) -> None:
+        self.goal[lanes] = self.tasks.goals(tasks)
+
     def _act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         return np.clip(self.goal - obs, -MAX_ACTION, MAX_ACTION).astype(np.float32)

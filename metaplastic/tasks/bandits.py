@@ -30,6 +30,7 @@ from metaplastic.core import Task
 from metaplastic.errors import ConfigError, LimitExceeded
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
+from metaplastic.tasks.latent import BernoulliArms, BoxSpace, Latent
 
 _OBS_SPACE = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
 
@@ -159,6 +160,18 @@ class Bandits(TaskFamily):
 
     def make_vector_env(self, tasks: list[Task]) -> BanditVectorEnv:
         return BanditVectorEnv(self.arm_probs(tasks))
+
+    # -- latent (metaplastic.core.LatentFamily) ---------------------------------------------
+    def latent(self) -> Latent:
+        """``z`` = the arm probabilities, in [0, 1]^k, each governing its own arm."""
+        return Latent(names=tuple(f"p{i}" for i in range(self.k)),
+                      space=BoxSpace(low=(0.0,) * self.k, high=(1.0,) * self.k, per_action=True), law=BernoulliArms())
+
+    def latent_labels(self, tasks: list[Task]) -> np.ndarray:
+        return self.arm_probs(tasks)
+
+    def latent_tasks(self, z: np.ndarray) -> list[Task]:
+        return [Task(self.name, {"p": tuple(float(x) for x in row)}, seed=0) for row in np.asarray(z).reshape(-1, self.k)]
 
     def sample_probs(self, n: int, *, rng: np.random.Generator, split: str = "train") -> np.ndarray:
         """Fast path for training: ``(n, k)`` arm probabilities straight from the prior,

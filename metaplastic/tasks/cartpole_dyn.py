@@ -40,6 +40,7 @@ from metaplastic.core import Task
 from metaplastic.errors import ConfigError
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
+from metaplastic.tasks.latent import BoxSpace, CartPoleLaw, Latent
 
 #: The hidden parameters: (meaning, train/test range, ood range).
 HIDDEN: Mapping[str, tuple[str, tuple[float, float], tuple[float, float]]] = {
@@ -198,6 +199,22 @@ class CartPoleDyn(TaskFamily):
         out = {k: np.array([t.params[k] for t in tasks], dtype=np.float64) for k in HIDDEN}
         out.update({k: np.full(len(tasks), v) for k, v in fixed_constants().items()})
         return out
+
+    # -- latent (metaplastic.core.LatentFamily) ---------------------------------------------
+    def latent(self) -> Latent:
+        """``z`` = ``(length, masspole, masscart)``, in the box spanning the train and ood ranges."""
+        ranges = [self.ranges(s) for s in ("train", "ood")]
+        low = tuple(min(r[k][0] for r in ranges) for k in HIDDEN)
+        high = tuple(max(r[k][1] for r in ranges) for k in HIDDEN)
+        return Latent(names=tuple(HIDDEN), space=BoxSpace(low=low, high=high), law=CartPoleLaw(**fixed_constants()))
+
+    def latent_labels(self, tasks: list[Task]) -> np.ndarray:
+        physics = self.physics(tasks)
+        return np.stack([physics[k] for k in HIDDEN], axis=1).reshape(len(tasks), len(HIDDEN))
+
+    def latent_tasks(self, z: np.ndarray) -> list[Task]:
+        return [Task(self.name, dict(zip(HIDDEN, (float(v) for v in row))), seed=0)
+                for row in np.asarray(z).reshape(-1, len(HIDDEN))]
 
     def make_env(self, task: Task) -> CartPoleDynEnv:
         return CartPoleDynEnv({k: v[0] for k, v in self.physics([task]).items() if k in HIDDEN}, self.max_steps)

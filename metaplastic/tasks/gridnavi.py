@@ -33,6 +33,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from metaplastic.core import Task
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
+from metaplastic.tasks.latent import EnumeratedSpace, GoalCell, Latent
 
 #: Displacement ``(dx, dy)`` of each action: stay, up, right, down, left.
 MOVES = np.array([[0, 0], [0, 1], [1, 0], [0, -1], [-1, 0]], dtype=np.int64)
@@ -198,6 +199,20 @@ class GridNavi(TaskFamily):
     def goals(self, tasks: list[Task]) -> np.ndarray:
         """The ``(len(tasks), 2)`` integer goal cells (hidden; for oracles)."""
         return np.array([self.check_task(t).params["goal"] for t in tasks], dtype=np.int64).reshape(len(tasks), 2)
+
+    # -- latent (metaplastic.core.LatentFamily) ---------------------------------------------
+    def latent(self) -> Latent:
+        """``z`` = the goal cell ``(x, y)``, one of the grid's cells (every split's goals)."""
+        cells = np.indices((self.size, self.size)).reshape(2, -1).T
+        return Latent(names=("goal_x", "goal_y"), space=EnumeratedSpace(tuple(tuple(float(v) for v in c) for c in cells)),
+                      law=GoalCell(goal_reward=GOAL_REWARD, step_reward=STEP_REWARD))
+
+    def latent_labels(self, tasks: list[Task]) -> np.ndarray:
+        return self.goals(tasks).astype(np.float64)
+
+    def latent_tasks(self, z: np.ndarray) -> list[Task]:
+        cells = np.clip(np.rint(np.asarray(z, dtype=np.float64).reshape(-1, 2)), 0, self.size - 1).astype(np.int64)
+        return [Task(self.name, {"goal": (int(x), int(y))}, seed=0) for x, y in cells]
 
     def make_env(self, task: Task) -> GridNaviEnv:
         return GridNaviEnv(self.goals([task])[0], self.size, self.steps)

@@ -37,6 +37,7 @@ from metaplastic.core import Task
 from metaplastic.errors import ConfigError, LimitExceeded
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
+from metaplastic.tasks.latent import Latent, TabularLaw, TabularSpace
 
 #: Standard deviation of the Gaussian noise added to a reward's mean (RL²: unit variance).
 REWARD_NOISE_STD = 1.0
@@ -294,6 +295,24 @@ class TabularMDP(TaskFamily):
     def transition_probs(self, tasks: list[Task]) -> np.ndarray:
         """The ``(len(tasks), S, A, S)`` next-state probabilities (hidden; for oracles)."""
         return self._param_array(tasks, "transitions", (self.n_states, self.n_actions, self.n_states))
+
+    # -- latent (metaplastic.core.LatentFamily) ---------------------------------------------
+    def latent(self) -> Latent:
+        """``z`` = the mean rewards ``R (S, A)`` then the transitions ``P (S, A, S)``, flattened."""
+        s, a = self.n_states, self.n_actions
+        names = tuple(f"R[{i},{j}]" for i in range(s) for j in range(a)) + tuple(
+            f"P[{i},{j},{k}]" for i in range(s) for j in range(a) for k in range(s))
+        return Latent(names=names, space=TabularSpace(s, a), law=TabularLaw(noise_std=REWARD_NOISE_STD))
+
+    def latent_labels(self, tasks: list[Task]) -> np.ndarray:
+        n = len(tasks)
+        return np.concatenate([self.reward_means(tasks).reshape(n, -1), self.transition_probs(tasks).reshape(n, -1)], axis=1)
+
+    def latent_tasks(self, z: np.ndarray) -> list[Task]:
+        s, a = self.n_states, self.n_actions
+        z = np.asarray(z, dtype=np.float64).reshape(-1, s * a + s * s * a)
+        return [Task(self.name, {"reward_mean": _nested_tuple(row[:s * a].reshape(s, a)),
+                                 "transitions": _nested_tuple(row[s * a:].reshape(s, a, s))}, seed=0) for row in z]
 
     def make_env(self, task: Task) -> MDPEnv:
         return MDPEnv(self.reward_means([task])[0], self.transition_probs([task])[0], self.horizon)

@@ -32,6 +32,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from metaplastic.core import Task
 from metaplastic.params import Param
 from metaplastic.tasks.base import TaskFamily
+from metaplastic.tasks.latent import BoxSpace, Latent, SquaredDistance
 
 START = np.array([0.5, 0.5])
 MAX_ACTION = 0.1
@@ -188,6 +189,18 @@ class Nav2D(TaskFamily):
             (5, 2)
         """
         return np.array([self.check_task(t).params["goal"] for t in tasks], dtype=np.float64).reshape(len(tasks), 2)
+
+    # -- latent (metaplastic.core.LatentFamily) ---------------------------------------------
+    def latent(self) -> Latent:
+        """``z`` = the goal, in [-0.5, 1.5]² (the train/test square and the ood frame)."""
+        return Latent(names=("goal_x", "goal_y"), space=BoxSpace(low=(-0.5, -0.5), high=(1.5, 1.5)),
+                      law=SquaredDistance())
+
+    def latent_labels(self, tasks: list[Task]) -> np.ndarray:
+        return self.goals(tasks)
+
+    def latent_tasks(self, z: np.ndarray) -> list[Task]:
+        return [Task(self.name, {"goal": (float(x), float(y))}, seed=0) for x, y in np.asarray(z).reshape(-1, 2)]
 
     def make_env(self, task: Task) -> Nav2DEnv:
         return Nav2DEnv(self.goals([task])[0], self.max_steps)
