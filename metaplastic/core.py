@@ -36,6 +36,7 @@ __all__ = [
     "StatefulCallback",
     "Preparable",
     "LatentFamily",
+    "InferenceAgent",
 ]
 
 
@@ -347,3 +348,11 @@ class LatentFamily(Protocol):
     def latent_labels(self, tasks: Sequence[Task]) -> Any: ...
 
     def latent_tasks(self, z: Any) -> list[Task]: ...
+
+
+@runtime_checkable
+class InferenceAgent(Protocol):
+    """An agent that infers the task's hidden parameters: ``posterior()`` returns its
+    current belief (an object with ``points``, ``weights`` and ``mean()``; for plotting)."""
+
+    def posterior(self) -> Any: ...

@@ -92,11 +92,12 @@ class RunDir(os.PathLike):
     OPTIMIZER = "optimizer.pt"
     NET = "net.npz"
     ES_STATE = "es_state.npz"
+    ENERGY = "energy.npz"
     CHECKPOINTS = "checkpoints"
     LOCK = ".lock"
 
     #: files that belong to a checkpoint (read from the published checkpoint's folder)
-    CHECKPOINT_FILES = (CONFIG, POLICY, OPTIMIZER, NET, ES_STATE)
+    CHECKPOINT_FILES = (CONFIG, POLICY, OPTIMIZER, NET, ES_STATE, ENERGY)
     #: top-level files a checkpoint may not be given
     _RESERVED = (PROGRESS, TRAIN, METRICS, LOCK, CHECKPOINTS)
 
