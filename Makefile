@@ -41,7 +41,7 @@ $(NOTORCH_STAMP): pyproject.toml constraints.txt
 
 test-notorch: $(NOTORCH_STAMP)
 	$(NOTORCH)/bin/python -c "import importlib.util, sys; sys.exit('torch is installed in $(NOTORCH)' if importlib.util.find_spec('torch') else 0)"
-	METAPLASTIC_SKIP_PROFILE=torch-free $(NOTORCH)/bin/python -m pytest -p no:cacheprovider tests/backends/test_numba_backend.py tests/spiking/test_net.py tests/test_core.py
+	METAPLASTIC_SKIP_PROFILE=torch-free $(NOTORCH)/bin/python -m pytest -p no:cacheprovider tests/backends/test_numba_backend.py tests/spiking/test_net.py tests/test_core.py tests/backends/test_energy_backend.py tests/energy_models/test_exact_oracles.py
 
 ## pytest-benchmark suites
 bench: $(STAMP)

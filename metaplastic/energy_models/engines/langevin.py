@@ -78,16 +78,29 @@ class LangevinEngine(Engine):
         self.E = np.zeros((b, n))
         self.G = np.zeros((b, n, d))
         self.step = np.full(b, float(self.settings.step))
+        self.fresh = np.ones(b, dtype=bool)  # prior particles whose energies are not computed yet
         self.rng = rng
-        empty = np.zeros((b, 1, 1))
-        smc_kernel.init_particles(self.energy, np.arange(b), self.U, self.logw, self.E, self.G, self.prior_prm,
-                                  self.kernel.prm, self.low, self.high, empty, empty, np.zeros((b, 1)), empty)
-        self._count(b * n, grads=b * n, prior_macs=b * n * self.prior_macs)
+
+    def _init(self, lanes: np.ndarray, history: History) -> None:
+        """The prior energies of fresh lanes' particles (done at their first update, so that
+        a reset costs nothing)."""
+        fresh = lanes[self.fresh[lanes]]
+        if not len(fresh):
+            return
+        smc_kernel.init_particles(self.energy, fresh, self.U, self.logw, self.E, self.G, self.prior_prm,
+                                  self.kernel.prm, self.low, self.high, history.obs, history.act, history.rew,
+                                  history.nxt)
+        n = len(fresh) * self.U.shape[1]
+        self.counts.energy_evals += n
+        self.counts.grad_evals += n
+        self.counts.macs += n * self.prior_macs
+        self.fresh[fresh] = False
 
     def update(self, lanes: np.ndarray, history: History) -> None:
         lanes = np.asarray(lanes, dtype=np.int64)
         if not len(lanes):
             return
+        self._init(lanes, history)
         stats = np.zeros(4, dtype=np.int64)
         smc_kernel.seed(int(self.rng.integers(2**31)))
         smc_kernel.smc_update(self.energy, self.kernel.fn, self.model.box, lanes, self.U, self.logw, self.E, self.G,
