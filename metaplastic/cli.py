@@ -377,6 +377,53 @@ def export_cmd(run_dir: Path, fmt: str, out: Path, no_readout: bool) -> None:
     click.echo(f"wrote {out} ({fmt}; {net.w_rec.shape[0]} {net.neuron} neurons, {net.substeps} sub-steps per decision)")
 
 
+@cli.command("posterior")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), required=True,
+              help="A trained run directory of backend energy.")
+@click.option("--tasks", "tasks_spec", default=None, help="Task spec [default: the run's tasks].")
+@click.option("--engine", default=None,
+              help="Inference engine to draw (auto, exact, langevin, nuts, svi) [default: the run's].")
+@click.option("--task-index", type=click.IntRange(0, MAX_TASKS - 1), default=0, show_default=True,
+              help="Which test task (the one `evaluate --seed` draws at that index).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed of the test tasks, the agent and the env.")
+@click.option("--after", "after_text", default="1,5,20", show_default=True,
+              help="Transition counts after which the posterior is drawn, comma-separated (one column each).")
+@click.option("--out", "out", type=OutPath("file"), default=None,
+              help="PNG to write; a .json of the same stem goes beside it "
+                   "[default: reports/posterior-<family>-<engine>-task<I>.png].")
+def posterior_cmd(run_dir: Path, tasks_spec: str | None, engine: str | None, task_index: int, seed: int,
+                  after_text: str, out: Path | None) -> None:
+    """Draw an energy run's posterior over one test task's hidden parameters after a few
+    transitions of a trial, beside the exact posterior of the same transitions."""
+    import metaplastic
+    from metaplastic.bench.posterior import (energy_model, parse_after, posterior_picture, require_matplotlib,
+                                             write_posterior)
+    from metaplastic.runs.paths import check_output
+    from metaplastic.runs.rundir import RunDir
+
+    try:
+        after = parse_after(after_text)
+    except MetaplasticError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--after "), param_hint="--after") from None
+    if out is not None and out.suffix.lower() != ".png":
+        raise click.BadParameter(f"{str(out)!r} must end in .png (the summary goes beside it as .json)",
+                                 param_hint="--out")
+    require_matplotlib()
+    run = RunDir(run_dir)
+    learner = metaplastic.load(run)
+    energy_model(learner)  # an energy run with a fitted prior, before anything else
+    tasks_spec = tasks_spec if tasks_spec is not None else run.tasks_spec()
+    if tasks_spec is None:
+        raise click.UsageError("--tasks is required (the run does not say which tasks it was trained on)")
+    tasks = metaplastic.make_tasks(tasks_spec)
+    pic = posterior_picture(learner, tasks, engine=engine, task_index=task_index, seed=seed, after=after)
+    if out is None:
+        out = check_output(Path("reports") / f"posterior-{pic.family}-{pic.engine}-task{task_index}.png", kind="file")
+    png, summary = write_posterior(pic, out)
+    click.echo(f"wrote {png} and {summary}")
+
+
 @cli.command("bench")
 @click.option("--backends", "names", default="torch,snntorch,numba", show_default=True,
               help="Comma-separated backends to put side by side (see `metaplastic backends`).")

@@ -46,8 +46,8 @@ ENERGY_PARAMS = (
     Param("components", int, 8, "Gaussian components of a box latent's mixture prior", low=1, high=256),
     Param("floor", float, 1e-3, "prior mass spread uniformly over an enumerated latent's values (never-seen values "
           "stay possible)", low=0.0, high=1.0),
-    Param("noise", float, 0.01, "standard deviation tempering a deterministic outcome (nav2d's reward, cart-pole's "
-          "velocities)", low=0.0, low_exclusive=True, high=1e3),
+    Param("noise", float, 0.0, "standard deviation tempering a deterministic outcome (0: the law's default, 0.01 "
+          "for nav2d's reward, 0.001 for cart-pole's velocities)", low=0.0, high=1e3),
     Param("relax", float, 0.25, "width of gridnavi's relaxed goal hit, in cells (samplers only)", low=0.0,
           low_exclusive=True, high=100.0),
     Param("grid", int, 64, "exact: grid points per side, or quadrature nodes per arm", low=2, high=4096),

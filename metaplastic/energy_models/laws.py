@@ -146,16 +146,22 @@ class LawKernel:
 # Multiply-accumulates counted by reading each kernel above (a compare or an exp is one).
 _CARTPOLE_MACS = 24
 
+#: The tempering noise of each deterministic law when ``noise`` is 0 (the default): about
+#: the spread of a first transition's evidence, so that samplers can follow it.
+DEFAULT_NOISE: dict[type, float] = {SquaredDistance: 0.01, CartPoleLaw: 1e-3}
+
 
 def law_kernel(law: Any, *, noise: float, relax: float) -> LawKernel:
     """The kernel of ``law`` with the tempering ``noise`` (deterministic rewards and
-    velocities) and ``relax`` (gridnavi's goal bump; 0 for the exact law).
+    velocities; 0: the law's :data:`DEFAULT_NOISE`) and ``relax`` (gridnavi's goal bump; 0
+    for the exact law).
 
     Example:
         >>> from metaplastic.tasks.latent import SquaredDistance
         >>> law_kernel(SquaredDistance(), noise=0.01, relax=0.0).prm.tolist()
         [0.01]
     """
+    noise = float(noise) or DEFAULT_NOISE.get(type(law), 0.0)
     if isinstance(law, BernoulliArms):
         return LawKernel(bernoulli_arms, np.zeros(1), 2, 1, False)
     if isinstance(law, GoalCell):
