@@ -24,43 +24,14 @@ from typing import Any, Callable
 import numpy as np
 
 from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, train_progress
-from metaplastic.core import Agent, Capabilities, LatentFamily, TaskDistribution, VectorAgent
-from metaplastic.errors import ConfigError, MetaplasticError
-from metaplastic.params import Param
+from metaplastic.core import Agent, Capabilities, LatentFamily, StatefulCallback, TaskDistribution, VectorAgent
+from metaplastic.energy_models.params import ENERGY_PARAMS, SETTINGS_KEYS
+from metaplastic.errors import ConfigError, RunDirError
 from metaplastic.runs.rundir import Checkpoint, RunDir
 
 #: The task families whose latents and oracles the backend knows (others: a one-line error).
 FAMILIES = ("bandits", "mdp", "gridnavi", "nav2d", "cartpole-dyn")
 
-ENERGY_PARAMS = (
-    Param("algo", str, "posterior-sampling", "meta-training algorithm: fit the prior to the training tasks, "
-          "act by inference", choices=("posterior-sampling",)),
-    Param("engine", str, "auto", "inference engine: auto (exact where the latent allows, else langevin), exact, "
-          "langevin (Numba, torch-free), nuts, svi (pyro; extra 'pyro')",
-          choices=("auto", "exact", "langevin", "nuts", "svi")),
-    Param("acting", str, "posterior-sampling", "acting rule: posterior-sampling, posterior-mean, bayes-ucb (arms)",
-          choices=("posterior-sampling", "posterior-mean", "bayes-ucb")),
-    Param("resample_every", int, 0, "steps between posterior draws (0: one draw per episode)", low=0, high=1_000_000),
-    Param("prior_tasks", int, 4096, "training tasks whose hidden parameters the prior is fitted to", low=2,
-          high=1_000_000),
-    Param("components", int, 8, "Gaussian components of a box latent's mixture prior", low=1, high=256),
-    Param("floor", float, 1e-3, "prior mass spread uniformly over an enumerated latent's values (never-seen values "
-          "stay possible)", low=0.0, high=1.0),
-    Param("noise", float, 0.0, "standard deviation tempering a deterministic outcome (0: the law's default, 0.01 "
-          "for nav2d's reward, 0.001 for cart-pole's velocities)", low=0.0, high=1e3),
-    Param("relax", float, 0.25, "width of gridnavi's relaxed goal hit, in cells (samplers only)", low=0.0,
-          low_exclusive=True, high=100.0),
-    Param("grid", int, 64, "exact: grid points per side, or quadrature nodes per arm", low=2, high=4096),
-    Param("particles", int, 256, "langevin: particles per lane", low=2, high=1_000_000),
-    Param("moves", int, 2, "langevin: MALA moves after each resampling of the particles", low=0, high=1000),
-    Param("step", float, 0.5, "langevin: initial MALA step, in units of the particles' spread", low=0.0,
-          low_exclusive=True, high=10.0),
-    Param("guide", str, "mean-field", "svi: guide (mean-field or flow)", choices=("mean-field", "flow")),
-    Param("svi_steps", int, 50, "svi: optimizer steps per posterior update", low=1, high=100_000),
-    Param("samples", int, 64, "nuts/svi: posterior samples kept per update", low=1, high=100_000),
-    Param("warmup", int, 64, "nuts: warm-up steps per update", low=0, high=100_000),
-)
-_SETTINGS_KEYS = ("grid", "particles", "moves", "step", "guide", "svi_steps", "samples", "warmup")
 
 
 class EnergyLearner(VectorBackedLearner):
@@ -84,16 +55,16 @@ class EnergyLearner(VectorBackedLearner):
 
     def ensure_model(self, tasks: TaskDistribution) -> Any:
         """The fitted model (an uninformative prior before meta-training)."""
-        from metaplastic.energy_models.model import default_model
+        from metaplastic.energy_models.model import default_model, mismatch
         from metaplastic.tasks.base import task_spec
 
         family = self._latent_family(tasks)
         if self.model is None:
             self.model = default_model(family.latent(), noise=self.config["noise"], relax=self.config["relax"])
             self.tasks_spec = task_spec(tasks)
-        elif self.model.dim != family.latent().dim:
-            raise ConfigError(f"backend energy: this learner's prior is over {self.model.dim} hidden parameters, the "
-                              f"tasks {task_spec(tasks)!r} have {family.latent().dim}; meta-train on these tasks")
+        elif (why := mismatch(self.model, family.latent())) is not None:
+            raise ConfigError(f"backend energy: this learner's prior was fitted to {self.tasks_spec!r} ({why}); "
+                              f"meta-train it on {task_spec(tasks)!r}")
         return self.model
 
     def prepare(self, tasks: TaskDistribution) -> None:
@@ -103,7 +74,7 @@ class EnergyLearner(VectorBackedLearner):
     def _settings(self) -> Any:
         from metaplastic.energy_models.engines.base import InferenceSettings
 
-        return InferenceSettings(**{k: self.config[k] for k in _SETTINGS_KEYS})
+        return InferenceSettings(**{k: self.config[k] for k in SETTINGS_KEYS})
 
     def vector_agent(self, tasks: TaskDistribution, num_lanes: int) -> VectorAgent:
         from metaplastic.energy_models.agent import EnergyVectorAgent
@@ -137,8 +108,6 @@ class EnergyLearner(VectorBackedLearner):
         state = TrainState(seed=int(seed), params=self.model, optimizer=None, progress=progress)
         if callback is not None:
             metrics = {"update": 1, "tasks_seen": len(train), "seconds": progress.seconds}
-            from metaplastic.core import StatefulCallback
-
             if isinstance(callback, StatefulCallback):
                 callback.on_update(metrics, state)
             else:
@@ -160,13 +129,11 @@ class EnergyLearner(VectorBackedLearner):
         if not run.has(RunDir.ENERGY):
             return
         if self.tasks_spec is None:
-            raise MetaplasticError(f"{str(run)!r} holds a prior but names no task family; the run directory is corrupt")
+            raise RunDirError(f"{str(run)!r} holds a prior but names no task family; the run directory is corrupt")
         family = self._latent_family(make_tasks(self.tasks_spec))
         latent = family.latent()
         try:
             self.model = model_from_arrays(latent, run.load_npz(RunDir.ENERGY, model_keys(latent)))
         except (ConfigError, KeyError, ValueError) as exc:
-            from metaplastic.errors import RunDirError
-
             raise RunDirError(f"{str(run.file(RunDir.ENERGY))!r} does not hold this family's prior ({exc}); the run "
                               "directory is corrupt or foreign") from None

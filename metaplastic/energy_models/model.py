@@ -96,6 +96,20 @@ class EnergyModel:
         return {**self.prior.arrays(), "tempering": np.array([self.noise, self.relax])}
 
 
+def mismatch(model: EnergyModel, latent: Latent) -> str | None:
+    """How ``latent`` differs from the one ``model`` was built for (``None``: it does not)."""
+    mine, theirs = model.latent.space, latent.space
+    if type(mine) is not type(theirs) or model.dim != latent.dim:
+        return f"a {type(mine).__name__} of dimension {model.dim}, the tasks' a {type(theirs).__name__} of {latent.dim}"
+    if isinstance(mine, EnumeratedSpace) and len(mine.values) != len(theirs.values):
+        return f"{len(mine.values)} values, the tasks' {len(theirs.values)}"
+    if isinstance(mine, BoxSpace) and (mine.low, mine.high) != (theirs.low, theirs.high):
+        return f"the box {mine.low}..{mine.high}, the tasks' {theirs.low}..{theirs.high}"
+    if isinstance(mine, TabularSpace) and (mine.n_states, mine.n_actions) != (theirs.n_states, theirs.n_actions):
+        return f"{mine.n_states} states x {mine.n_actions} actions, the tasks' {theirs.n_states} x {theirs.n_actions}"
+    return None
+
+
 def _unit_arms(latent: Latent) -> bool:
     """Per-action coordinates in [0, 1] (bandit arms): a Beta prior, exact quadrature."""
     space = latent.space

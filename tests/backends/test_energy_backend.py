@@ -174,3 +174,10 @@ def test_exact_and_langevin_paths_import_no_torch():
             "assert 'torch' not in sys.modules and 'pyro' not in sys.modules, 'torch was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_prior_of_other_tasks_is_refused():
+    learner, _ = _trained("gridnavi", prior_tasks=100)
+    with pytest.raises(ConfigError, match="meta-train it on") as err:
+        learner.vector_agent(metaplastic.make_tasks("gridnavi:size=7"), 1)
+    assert "\n" not in str(err.value)
