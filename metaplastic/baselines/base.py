@@ -21,6 +21,7 @@ import numpy as np
 from metaplastic.core import OpCounts, Task, TaskDistribution
 from metaplastic.errors import MetaplasticError
 from metaplastic.params import Param
+from metaplastic.runtime.sampling import lanes_rng
 
 
 class VectorPolicy:
@@ -38,10 +39,7 @@ class VectorPolicy:
         self.revealed: list[Task] | None = None
 
     def reset(self, seeds: Any) -> None:
-        seeds = np.asarray(seeds, dtype=np.uint64).ravel()
-        if seeds.shape != (self.num_lanes,):
-            raise ValueError(f"reset needs {self.num_lanes} seeds, got {seeds.shape[0]}")
-        self.rng = np.random.default_rng(np.random.SeedSequence([int(s) for s in seeds]))
+        self.rng = lanes_rng(seeds, self.num_lanes)
         self.counts = OpCounts()
         self.revealed = None
         self._reset()

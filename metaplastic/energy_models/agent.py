@@ -32,6 +32,7 @@ from metaplastic.energy_models.engines import make_engine
 from metaplastic.energy_models.engines.base import Belief
 from metaplastic.energy_models.history import History
 from metaplastic.energy_models.model import EnergyModel
+from metaplastic.runtime.sampling import lanes_rng
 from metaplastic.runtime.vector import SingleLaneAgent
 
 
@@ -57,10 +58,7 @@ class EnergyVectorAgent:
         self.rng = np.random.default_rng()
 
     def reset(self, seeds: Any) -> None:
-        seeds = np.asarray(seeds, dtype=np.uint64).ravel()
-        if seeds.shape != (self.num_lanes,):
-            raise ValueError(f"reset needs {self.num_lanes} seeds, got {seeds.shape[0]}")
-        self.rng = np.random.default_rng(np.random.SeedSequence([int(s) for s in seeds]))
+        self.rng = lanes_rng(seeds, self.num_lanes)
         self.counts = OpCounts()
         self.engine.counts = self.counts
         self.engine.reset(self.rng)

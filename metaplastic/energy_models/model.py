@@ -169,6 +169,20 @@ def model_from_arrays(latent: Latent, arrays: dict[str, np.ndarray]) -> EnergyMo
     return EnergyModel(latent, prior, noise, relax)
 
 
+@numba.njit(cache=True)
+def to_z(u, box, low, high, z, dz):
+    """``z`` from the samplers' coordinates ``u`` (the box's scaled sigmoid, or the identity)
+    and ``dz/du`` per coordinate, written into ``z`` and ``dz``."""
+    for i in range(u.shape[0]):
+        if box:
+            s = 1.0 / (1.0 + np.exp(-u[i]))
+            z[i] = low[i] + (high[i] - low[i]) * s
+            dz[i] = (high[i] - low[i]) * s * (1.0 - s)
+        else:
+            z[i] = u[i]
+            dz[i] = 1.0
+
+
 @functools.cache
 def make_energy(prior_kernel: Any, law_fn: Any, box: bool) -> Any:
     """A Numba function ``energy(u, prior_prm, law_prm, low, high, obs, act, rew, nxt, t0,
@@ -183,14 +197,7 @@ def make_energy(prior_kernel: Any, law_fn: Any, box: bool) -> Any:
         log_prior = prior_kernel(u, prior_prm, grad)
         z = np.empty(d)
         dz = np.empty(d)
-        for i in range(d):
-            if box:
-                s = 1.0 / (1.0 + np.exp(-u[i]))
-                z[i] = low[i] + (high[i] - low[i]) * s
-                dz[i] = (high[i] - low[i]) * s * (1.0 - s)
-            else:
-                z[i] = u[i]
-                dz[i] = 1.0
+        to_z(u, box, low, high, z, dz)
         gz = np.zeros(d)
         log_lik = 0.0
         for t in range(t0, t1):

@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -27,3 +29,17 @@ def sample_categorical(p: np.ndarray, rng: np.random.Generator, greedy: bool = F
         return p.argmax(axis=1)
     u = rng.random((p.shape[0], 1))
     return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
+
+
+def lanes_rng(seeds: Any, num_lanes: int) -> np.random.Generator:
+    """The generator of a vector agent's new trial, seeded by all ``num_lanes`` lane seeds
+    (a ``ValueError`` for the wrong number of seeds).
+
+    Example:
+        >>> float(lanes_rng([1, 2], 2).random()) == float(lanes_rng(np.array([1, 2]), 2).random())
+        True
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64).ravel()
+    if seeds.shape != (num_lanes,):
+        raise ValueError(f"reset needs {num_lanes} seeds, got {seeds.shape[0]}")
+    return np.random.default_rng(np.random.SeedSequence([int(s) for s in seeds]))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from metaplastic.energy_models.model import to_z
+
 #: MALA's optimal acceptance rate (Roberts & Rosenthal 1998); the step size adapts toward it.
 TARGET_ACCEPT = 0.574
 #: The most tempering stages one transition is folded in with.
@@ -43,15 +45,8 @@ def init_particles(energy, lanes, U, logw, E, G, prior_prm, law_prm, low, high, 
 def _new_term(law_fn, box, u, low, high, o, a, rw, nx, t, law_prm, z, dz, gz, grad_u):
     """log p(transition t | z(u)) and its gradient with respect to ``u`` (into ``grad_u``)."""
     d = u.shape[0]
-    for i in range(d):
-        if box:
-            s = 1.0 / (1.0 + np.exp(-u[i]))
-            z[i] = low[i] + (high[i] - low[i]) * s
-            dz[i] = (high[i] - low[i]) * s * (1.0 - s)
-        else:
-            z[i] = u[i]
-            dz[i] = 1.0
-        gz[i] = 0.0
+    to_z(u, box, low, high, z, dz)
+    gz[:] = 0.0
     ll = law_fn(z, o[t], a[t], rw[t], nx[t], law_prm, gz, True)
     for i in range(d):
         grad_u[i] = gz[i] * dz[i]
