@@ -405,7 +405,7 @@ def posterior_cmd(run_dir: Path, tasks_spec: str | None, engine: str | None, tas
     try:
         after = parse_after(after_text)
     except MetaplasticError as exc:
-        raise click.BadParameter(str(exc).removeprefix("--after "), param_hint="--after") from None
+        raise click.BadParameter(str(exc), param_hint="--after") from None
     if out is not None and out.suffix.lower() != ".png":
         raise click.BadParameter(f"{str(out)!r} must end in .png (the summary goes beside it as .json)",
                                  param_hint="--out")

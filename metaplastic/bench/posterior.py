@@ -41,6 +41,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -63,7 +64,8 @@ _CHUNK = 1 << 21
 
 
 def parse_after(text: str) -> tuple[int, ...]:
-    """``"1,5,20"`` as sorted distinct positive integers (a one-line ConfigError otherwise).
+    """``"1,5,20"`` as sorted distinct positive integers (a one-line ConfigError, naming no
+    option, otherwise).
 
     Example:
         >>> parse_after("20, 1,5,5")
@@ -71,18 +73,18 @@ def parse_after(text: str) -> tuple[int, ...]:
     """
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     if not parts:
-        raise ConfigError("--after is empty; give transition counts such as 1,5,20")
+        raise ConfigError("no transition counts given; give counts such as 1,5,20")
     out = set()
     for p in parts:
         try:
             k = int(p)
         except ValueError:
-            raise ConfigError(f"--after {p!r} is not an integer; give transition counts such as 1,5,20") from None
+            raise ConfigError(f"{p!r} is not an integer; give transition counts such as 1,5,20") from None
         if not 1 <= k <= MAX_K:
-            raise ConfigError(f"--after {k} is out of range; each count must be between 1 and {MAX_K}")
+            raise ConfigError(f"{k} is out of range; each count must be between 1 and {MAX_K}")
         out.add(k)
     if len(out) > MAX_AFTER:
-        raise ConfigError(f"--after gives {len(out)} counts; at most {MAX_AFTER} fit in one picture")
+        raise ConfigError(f"{len(out)} counts given; at most {MAX_AFTER} fit in one picture")
     return tuple(sorted(out))
 
 
@@ -109,7 +111,7 @@ def energy_model(learner: Any) -> Any:
                           "metaplastic train --backend energy")
     if isinstance(learner.model.latent.space, TabularSpace):
         raise ConfigError("the tabular MDP posterior (Normal-Dirichlet over rewards and transitions) is not a set of "
-                          "weighted points and has no picture; it applies to bandits, gridnavi, nav2d, cartpole-dyn")
+                          "weighted points and has no picture; pictures are drawn for bandits, gridnavi, nav2d and cartpole-dyn")
     return learner.model
 
 
@@ -242,9 +244,13 @@ class PosteriorPicture:
             return ("kl_exact_engine: KL(exact || engine) in nats over the family's enumerated cells, the engine's "
                     "points counted at their nearest cell (diagnostics.probs_on_values)" + floor)
         if self.kind == "box2d":
-            return ("kl_exact_engine: KL(exact || engine) in nats over the cells of the exact engine's grid, "
-                    "the engine's points counted at their nearest grid node (diagnostics.probs_on_values): a "
-                    "discretized KL, not the KL of the densities" + floor)
+            first = next((b for b in self.rows["exact"] if b is not None), None)
+            n = int(round(math.sqrt(len(first.weights)))) if first is not None else 0
+            cell = ", ".join(f"{w:.3g}" for w in (self.bounds[1] - self.bounds[0]) / max(n, 1))
+            return (f"kl_exact_engine: KL(exact || engine) in nats over the cells of the exact engine's {n}x{n} grid "
+                    f"(cells {cell} wide), the engine's points counted at their nearest grid node "
+                    "(diagnostics.probs_on_values): a discretized KL, not the KL of the densities; where the "
+                    "posterior is narrower than a cell, the exact grid is itself a coarse reference" + floor)
         if self.kind == "arms":
             return ("kl_exact_engine: the sum over arms of KL(exact || engine) of each arm's marginal, in nats, over "
                     "the exact engine's Gauss-Jacobi nodes, the engine's points counted at their nearest node" + floor)
@@ -263,7 +269,8 @@ class PosteriorPicture:
             "family": self.family, "tasks": self.tasks, "engine": self.engine, "split": "test",
             "task_index": self.task_index, "task_seed": self.task_seed, "seed": self.seed,
             "names": list(self.names), "true_z": self.truth.tolist(), "transitions_in_trial": self.transitions,
-            "exact_applies": self.exact, "exact_rows": "replayed: the exact engine fed the engine's transitions",
+            "exact_applies": self.exact,
+            "exact_rows": "replayed: the exact engine fed the engine's transitions" if self.exact else None,
             "credible_level": LEVEL, "after": per_k, "note": self.kl_note(),
         })
 
@@ -339,15 +346,18 @@ def _kind(model: Any) -> str:
 def _check_tasks(model: Any, tasks: Any) -> None:
     """The tasks' hidden parameters are the ones the run's prior is over."""
     from metaplastic.core import LatentFamily
+    from metaplastic.energy_models.model import mismatch
     from metaplastic.tasks.base import task_spec
 
     if not isinstance(tasks, LatentFamily):
         raise ConfigError(f"task family {tasks.name!r} declares no hidden parameters; the posterior picture needs one")
-    mine, theirs = model.latent, tasks.latent()
-    if mine.names != theirs.names or repr(mine.space) != repr(theirs.space):
-        raise ConfigError(f"the tasks {task_spec(tasks)!r} have other hidden "
-                          f"parameters than the run's prior ({', '.join(theirs.names)} in {type(theirs.space).__name__}"
-                          f" vs {', '.join(mine.names)}); pass the run's task family and parameters with --tasks")
+    theirs = tasks.latent()
+    why = mismatch(model, theirs)
+    if why is None and model.latent.names != theirs.names:
+        why = f"coordinates ({', '.join(model.latent.names)}), the tasks' ({', '.join(theirs.names)})"
+    if why is not None:
+        raise ConfigError(f"the tasks {task_spec(tasks)!r} have other hidden parameters than the run's prior is over "
+                          f"(the prior: {why}); pass the run's tasks (or omit --tasks)")
 
 
 def posterior_picture(learner: Any, tasks: Any, *, engine: str | None = None, task_index: int = 0, seed: int = 0,
@@ -398,30 +408,31 @@ def render_posterior(pic: PosteriorPicture) -> bytes | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    engines = list(pic.rows)
-    if pic.kind == "coords":  # one row per coordinate, the rows' engines overlaid
+    labels = list(pic.rows)  # "engine", then "exact" where it applies
+    if pic.kind == "coords":  # one row per coordinate, the engines overlaid
         row_specs = [(None, c) for c in range(len(pic.names))]
     else:
-        row_specs = [(label, None) for label in engines]
+        row_specs = [(label, None) for label in labels]
     cols = len(pic.after)
-    fig, axes = plt.subplots(len(row_specs), cols, figsize=(3.3 * cols, 3.0 * len(row_specs)), squeeze=False)
-    for r, (label, coord) in enumerate(row_specs):
-        for c, k in enumerate(pic.after):
+    fig, axes = plt.subplots(len(row_specs), cols, figsize=(3.4 * cols, 3.0 * len(row_specs) + 0.6), squeeze=False)
+    for c, k in enumerate(pic.after):
+        column = {label: pic.rows[label][c] for label in labels}
+        for r, (label, coord) in enumerate(row_specs):
             ax = axes[r][c]
-            beliefs = {lab: pic.rows[lab][c] for lab in engines} if label is None else {label: pic.rows[label][c]}
-            if all(b is None for b in beliefs.values()):
+            if all(b is None for b in column.values()):
                 ax.text(0.5, 0.5, f"the trial ended after\n{pic.transitions} transitions", ha="center", va="center",
                         transform=ax.transAxes)
                 ax.set_xticks([])
                 ax.set_yticks([])
             elif pic.kind == "cells":
-                _draw_cells(ax, pic, beliefs[label])
+                _draw_cells(ax, pic, column[label])
             elif pic.kind == "box2d":
-                _draw_box2d(ax, pic, beliefs[label], gridded=label == "exact" or pic.engine == "exact")
+                _draw_box2d(ax, pic, column[label], gridded=label == "exact" or pic.engine == "exact",
+                            view=[_span(list(column.values()), pic, i, 0.1) for i in range(2)])
             elif pic.kind == "arms":
-                _draw_arms(ax, pic, beliefs[label], legend=r == 0 and c == 0)
+                _draw_arms(ax, pic, column[label], legend=r == 0 and c == 0)
             else:
-                _draw_coord(ax, pic, beliefs, coord, legend=r == 0 and c == 0)
+                _draw_coord(ax, pic, column, coord, legend=r == 0 and c == 0)
             if r == 0:
                 ax.set_title(f"after {k} transition{'s' if k != 1 else ''}", fontsize=10)
             if label == "engine" and pic.exact:
@@ -430,20 +441,37 @@ def render_posterior(pic: PosteriorPicture) -> bytes | None:
                     ax.text(0.02, 0.98, f"KL(exact‖{pic.engine}) = {kl:.3g}", transform=ax.transAxes, fontsize=7,
                             va="top", ha="left", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
             if c == 0:
-                text = pic.names[coord] if coord is not None else (
-                    "exact (same transitions)" if label == "exact" else f"engine {pic.engine}")
-                ax.set_ylabel(text)
+                ax.set_ylabel(pic.names[coord] if coord is not None else (
+                    "exact (same transitions)" if label == "exact" else f"engine {pic.engine}"))
     if pic.exact:
-        what = f"engine {pic.engine} (top) and the exact posterior of the same transitions (bottom)"
+        what = f"engine {pic.engine} (top) beside the exact posterior of the same transitions (bottom)"
     else:
-        what = f"engine {pic.engine} only: exact does not apply to a {len(pic.names)}-D box latent"
-    fig.suptitle(f"{pic.family} ({pic.tasks}), test task {pic.task_index}, task seed {pic.task_seed}, "
-                 f"seed {pic.seed}\nposterior of {', '.join(pic.names)}: {what}; true value marked", fontsize=10)
+        what = f"engine {pic.engine} only (exact does not apply to a {len(pic.names)}-D box latent)"
+    title = (f"{pic.family}: posterior of {', '.join(pic.names)} on test task {pic.task_index} "
+             f"(task seed {pic.task_seed}, seed {pic.seed}); {what}; true value in red")
+    fig.suptitle(textwrap.fill(title, width=int(28 * cols + 20)), fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _span(beliefs: Sequence[Any], pic: PosteriorPicture, c: int, min_frac: float) -> tuple[float, float]:
+    """A view of coordinate ``c`` holding 99.8% of each belief's mass and the true value,
+    padded, at least ``min_frac`` of the latent's range wide, inside the range."""
+    from metaplastic.energy_models.engines.base import weighted_quantile
+
+    low, high = float(pic.bounds[0][c]), float(pic.bounds[1][c])
+    lo = hi = float(pic.truth[c])
+    for b in beliefs:
+        if b is not None:
+            pts, w = _coord(b, c)
+            lo = min(lo, weighted_quantile(pts[:, 0], w, 0.001))
+            hi = max(hi, weighted_quantile(pts[:, 0], w, 0.999))
+    half = 0.6 * max(hi - lo, min_frac * (high - low))
+    mid = (lo + hi) / 2.0
+    return max(low, mid - half), min(high, mid + half)
 
 
 def _truth_marker(ax: Any, x: float, y: float) -> None:
@@ -459,27 +487,30 @@ def _draw_cells(ax: Any, pic: PosteriorPicture, belief: Any) -> None:
     grid[cells[:, 1], cells[:, 0]] = probs
     im = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0.0, vmax=max(grid.max(), 1e-12),
                    extent=(-0.5, nx - 0.5, -0.5, ny - 0.5))
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
     _truth_marker(ax, pic.truth[0], pic.truth[1])
     ax.set_xticks(range(nx))
     ax.set_yticks(range(ny))
     ax.tick_params(labelsize=7)
 
 
-def _draw_box2d(ax: Any, pic: PosteriorPicture, belief: Any, *, gridded: bool) -> None:
-    low, high = pic.bounds
-    extent = (low[0], high[0], low[1], high[1])
+def _draw_box2d(ax: Any, pic: PosteriorPicture, belief: Any, *, gridded: bool,
+                view: Sequence[tuple[float, float]]) -> None:
+    """The exact grid as a heat map, or weighted points summed in hexagons; zoomed to ``view``."""
+    (x0, x1), (y0, y1) = view
     if gridded:
+        low, high = pic.bounds
         n = int(round(math.sqrt(len(belief.weights))))
-        grid = np.asarray(belief.weights).reshape(n, n).T  # nodes are (x, y) in 'ij' order
-        im = ax.imshow(grid, origin="lower", cmap="viridis", extent=extent, aspect="auto")
+        grid = np.asarray(belief.weights).reshape(n, n).T  # the nodes are (x, y) in 'ij' order
+        im = ax.imshow(grid, origin="lower", cmap="viridis", extent=(low[0], high[0], low[1], high[1]), aspect="auto",
+                       interpolation="nearest")
     else:
         pts = np.asarray(belief.points)
-        im = ax.hexbin(pts[:, 0], pts[:, 1], C=belief.weights, reduce_C_function=np.sum, gridsize=32, extent=extent,
-                       cmap="viridis", mincnt=1)
-        ax.set_xlim(low[0], high[0])
-        ax.set_ylim(low[1], high[1])
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+        im = ax.hexbin(pts[:, 0], pts[:, 1], C=belief.weights, reduce_C_function=np.sum, gridsize=24,
+                       extent=(x0, x1, y0, y1), cmap="viridis", mincnt=1)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
     _truth_marker(ax, pic.truth[0], pic.truth[1])
     ax.tick_params(labelsize=7)
 
@@ -501,7 +532,7 @@ def _draw_arms(ax: Any, pic: PosteriorPicture, belief: Any, *, legend: bool) -> 
             x, dens = _density(pts[:, 0], w, low[c], high[c])
             ax.plot(x, dens, color=color, lw=1.2, label=name)
         else:
-            ax.hist(pts[:, 0], bins=40, range=(low[c], high[c]), weights=w, density=True, histtype="step",
+            ax.hist(pts[:, 0], bins=25, range=(low[c], high[c]), weights=w, density=True, histtype="step",
                     color=color, lw=1.2, label=name)
         ax.axvline(pic.truth[c], color=color, ls="--", lw=1.0)
     ax.set_xlim(low.min(), high.max())
@@ -512,16 +543,16 @@ def _draw_arms(ax: Any, pic: PosteriorPicture, belief: Any, *, legend: bool) -> 
 
 
 def _draw_coord(ax: Any, pic: PosteriorPicture, beliefs: dict[str, Any], c: int, *, legend: bool) -> None:
-    low, high = pic.bounds
+    lo, hi = _span(list(beliefs.values()), pic, c, 0.05)
     for i, (label, belief) in enumerate(beliefs.items()):
         if belief is None:
             continue
         pts, w = _coord(belief, c)
-        ax.hist(pts[:, 0], bins=40, range=(low[c], high[c]), weights=w, density=True,
+        ax.hist(pts[:, 0], bins=30, range=(lo, hi), weights=w, density=True,
                 histtype="stepfilled" if i == 0 else "step", alpha=0.6 if i == 0 else 1.0, color=f"C{i}",
                 label=pic.engine if label == "engine" else "exact")
     ax.axvline(pic.truth[c], color="red", ls="--", lw=1.2, label="true")
-    ax.set_xlim(low[c], high[c])
+    ax.set_xlim(lo, hi)
     ax.tick_params(labelsize=7)
     if legend:
         ax.legend(fontsize=7)

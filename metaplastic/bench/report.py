@@ -135,6 +135,7 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
 
     out = Path(out)
     pngs = render_plots(report)  # name -> PNG bytes (empty without matplotlib)
+    pngs.update(report.pop("figures", {}))  # drawn by the runner (the energy backend's posterior picture)
     report["plots"] = {name: f"{name}.png" for name in pngs}
     if not pngs:
         report["plots_note"] = "no plots: matplotlib is not installed (pip install 'metaplastic[plot]')"

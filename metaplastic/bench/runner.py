@@ -30,6 +30,7 @@ from metaplastic.bench.adaptation import adaptation_measures
 from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy, time_applies
 from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
+from metaplastic.bench.posterior import bench_posterior
 from metaplastic.core import Configurable, DeviceLearner, VectorLearner
 from metaplastic.errors import ConfigError
 from metaplastic.runs.rundir import RunDir
@@ -169,6 +170,11 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     for name, learner in zip(cfg.backends, learners):
         say(f"[bold]{name}[/bold]")
         report["backends"][name] = _bench_one(cfg, name, learner, tasks, refs, profiles, meters, ev, budget)
+        picture = bench_posterior(learner, tasks, seed=cfg.seed)  # energy learners: the posterior picture
+        if picture is not None:
+            report["backends"][name]["posterior"], png = picture
+            if png is not None:
+                report.setdefault("figures", {})[f"posterior_{name}"] = png
     report["headline"] = headline(report)
     return report
 

@@ -74,10 +74,11 @@ def probs_on_values(belief: Belief, values: np.ndarray) -> np.ndarray:
 
 
 def kl_divergence(p: np.ndarray, q: np.ndarray, floor: float = 1e-12) -> float:
-    """KL(p ‖ q) in nats of two distributions over the same finite support (``q`` floored
-    at ``floor`` so that a value ``q`` missed costs a finite, large amount)."""
+    """KL(p ‖ q) in nats of two distributions over the same finite support (where ``q`` is
+    0, it counts as ``floor``, so that a value ``q`` missed costs a finite, large amount;
+    ``KL(p ‖ p)`` is exactly 0)."""
     p = np.asarray(p, dtype=np.float64)
-    q = np.maximum(np.asarray(q, dtype=np.float64), floor)
-    q = q / q.sum()
+    q = np.asarray(q, dtype=np.float64)
+    q = np.where(q > 0, q, floor)
     keep = p > 0
     return float((p[keep] * (np.log(p[keep]) - np.log(q[keep]))).sum())

@@ -77,7 +77,7 @@ class EnergyModel:
 
     def to_z(self, u: np.ndarray) -> np.ndarray:
         if not self.box:
-            return u
+            return np.array(u, dtype=np.float64)  # a copy: beliefs must not see later updates
         low, high = self.bounds()
         return low + (high - low) / (1.0 + np.exp(-u))
 

@@ -110,3 +110,18 @@ def test_exact_gridnavi_belief_is_bayes_optimal_belief():
     drive_trials(tasks.make_vector_env(chunk), tasks.episodes_per_trial, env_seed=0, act=agent.act, observe=observe,
                  end_episode=agent.end_episode)
     assert checked == n * tasks.episodes_per_trial * tasks.steps
+
+
+def test_a_recorded_belief_does_not_change_with_later_updates():
+    tasks = metaplastic.make_tasks("gridnavi")
+    model = EnergyModel(tasks.latent(), CategoricalPrior(np.full(25, 1 / 25)), 0.0, 0.25)
+    engine = make_engine("langevin", model, 1, InferenceSettings(particles=64), OpCounts())
+    engine.reset(np.random.default_rng(0))
+    h = History(1, 2, 1)
+    h.append(np.array([0]), np.zeros((1, 2)), np.array([[2]]), np.array([-0.1]), np.array([[1.0, 0.0]]))
+    engine.update(np.array([0]), h)
+    before = engine.belief(0)
+    points = before.points.copy()
+    h.append(np.array([0]), np.array([[1.0, 0.0]]), np.array([[1]]), np.array([-0.1]), np.array([[1.0, 1.0]]))
+    engine.update(np.array([0]), h)
+    np.testing.assert_array_equal(before.points, points)
