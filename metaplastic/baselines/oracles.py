@@ -22,6 +22,7 @@ ORACLES: Mapping[str, str] = {
     "gridnavi": "metaplastic.baselines.gridnavi_policies:OracleGridNaviPolicy",
     "nav2d": "metaplastic.baselines.nav2d_policies:OracleNav2DPolicy",
     "cartpole-dyn": "metaplastic.baselines.cartpole_policies:OracleCartPolePolicy",
+    "keydoor": "metaplastic.baselines.keydoor_policies:OracleKeyDoorPolicy",
 }
 
 
