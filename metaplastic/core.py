@@ -105,8 +105,12 @@ class OpCounts:
         grad_evals: evaluations of such a term's gradient.
         posterior_updates: posterior updates made by task inference (one per lane and
             observed transition).
+        rule_evals: evaluations of a ground rule's body, or of a program's rules, on one
+            transition (symbolic rule induction).
+        bit_ops: 64-bit word operations (AND, XOR, compare, popcount) on bit-packed fact
+            tables.
 
-    ``decisions``, ``energy_evals``, ``grad_evals`` and ``posterior_updates`` are tallies:
+    ``decisions``, ``energy_evals``, ``grad_evals``, ``posterior_updates`` and ``rule_evals`` are tallies:
     the arithmetic they stand for is counted in ``macs`` (and priced there), so hardware
     profiles do not price them.
 
@@ -128,6 +132,8 @@ class OpCounts:
     energy_evals: int = 0
     grad_evals: int = 0
     posterior_updates: int = 0
+    rule_evals: int = 0
+    bit_ops: int = 0
 
     def __add__(self, other: "OpCounts") -> "OpCounts":
         if not isinstance(other, OpCounts):

@@ -4,9 +4,9 @@
 The fixtures in ``tests/fixtures/runs_v0_1_0`` were made with the pre-refactor code by
 ``metaplastic train`` (tiny budgets), and ``expected/*.json`` by ``metaplastic evaluate
 --run ... --n-tasks 40 --seed 3 --json`` with that same code. Only ``wall_time_s`` may
-differ. (Issue 14 added three tallies to ``OpCounts`` — ``energy_evals``, ``grad_evals``,
-``posterior_updates`` — so the expected files gained those keys, at 0; every number they
-held is unchanged.)
+differ. (Issues 14 and 15 added counts to ``OpCounts`` — ``energy_evals``, ``grad_evals``,
+``posterior_updates``, ``rule_evals``, ``bit_ops`` — so the expected files gained those
+keys, at 0; every number they held is unchanged.)
 """
 
 from __future__ import annotations

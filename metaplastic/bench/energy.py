@@ -37,7 +37,12 @@ __all__ = ["HardwareProfile", "EnergyEstimate", "load_profile", "builtin_profile
            "PROFILE_DIR"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
-_OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates", "trace_updates", "mem_bytes", "spikes")
+_OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates", "trace_updates", "mem_bytes", "spikes",
+        "bit_ops")
+#: Operations added after profiles were first written: a profile that does not price one
+#: reads as unable to execute it (null), so an older profile still loads and never prices
+#: that work at zero.
+_LATER_OPS = ("bit_ops",)
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ def _profile_from(doc: Any, path: Path) -> HardwareProfile:
         if not _amount(v):
             raise ConfigError(f"{where}: energy_per_op_j.{k} must be a non-negative number of joules or null, "
                               f"got {_short(v)}")
+    ops = {**{k: None for k in _LATER_OPS if k not in ops}, **ops}
     missing_ops = [k for k in _OPS if k not in ops]
     if missing_ops:  # an unpriced operation would silently cost nothing
         raise ConfigError(f"{where}: energy_per_op_j lacks {', '.join(missing_ops)}; give joules per operation, 0 if "

@@ -164,3 +164,17 @@ def test_odd_profile_names_get_one_line_errors(name, match):
     with pytest.raises(ConfigError, match=match) as e:
         load_profile(name)
     assert "\n" not in str(e.value) and "\r" not in str(e.value) and len(str(e.value)) < 500
+
+
+def test_profile_written_before_bit_ops_loads_and_cannot_price_them(tmp_path):
+    """A profile from before ``bit_ops`` existed still loads; bit operations read as work it
+    cannot execute (never priced at zero)."""
+    doc = json.loads(load_profile("cpu-45nm").source and open(load_profile("cpu-45nm").source).read())
+    del doc["energy_per_op_j"]["bit_ops"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    old = load_profile(tmp_path / "old.json")
+    assert old.energy_per_op_j["bit_ops"] is None
+    assert model_energy(OpCounts(macs=10, decisions=1), old, spiking=False).applicable
+    assert not model_energy(OpCounts(bit_ops=10, decisions=1), old, spiking=False).applicable
+    priced = model_energy(OpCounts(bit_ops=10, decisions=1), load_profile("cpu-45nm"), spiking=False)
+    assert priced.dynamic_j == pytest.approx(10 * 2e-13)

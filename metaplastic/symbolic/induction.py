@@ -1,0 +1,138 @@
+"""Rule induction: each lane's posterior over the programs (hypotheses) of its task,
+updated after every transition. A program's likelihood counts the outcomes its rules
+mispredict (each mismatch has probability ``noise``); its prior comes from the meta-learned
+:class:`~metaplastic.symbolic.prior.RulePrior`. Rule bodies are evaluated over the
+transitions' bit-packed fact rows by the Numba coverage kernel
+(:func:`metaplastic.symbolic.bits.coverage`); each update adds one row's mismatches, so the
+work is incremental.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from metaplastic.core import OpCounts
+from metaplastic.symbolic.bits import bit_ops, coverage, pack, unpack
+from metaplastic.symbolic.domains.keydoor import PATTERNS, TEMPLATES
+from metaplastic.symbolic.prior import RulePrior
+
+
+@numba.njit(cache=True)
+def _add_mismatches(fires, lanes, programs, n_programs, rule_head, heads, mism):
+    """``mism[lane, p] +=`` the outcomes program ``p`` mispredicts on the lane's new row."""
+    n_heads = heads.shape[1]
+    pred = np.zeros(n_heads, dtype=np.bool_)
+    for r in range(lanes.shape[0]):
+        lane = lanes[r]
+        for p in range(n_programs[lane]):
+            pred[:] = False
+            for s in range(programs.shape[2]):
+                rule = programs[lane, p, s]
+                if rule >= 0 and fires[rule, r]:
+                    pred[rule_head[rule]] = True
+            m = 0
+            for h in range(n_heads):
+                if pred[h] != heads[r, h]:
+                    m += 1
+            mism[lane, p] += m
+
+
+class Inducer:
+    """The posterior over programs of ``num_lanes`` lanes (see the module doc)."""
+
+    def __init__(self, domain: Any, num_lanes: int, prior: RulePrior, noise: float, counts: OpCounts):
+        self.domain, self.num_lanes, self.prior, self.noise, self.counts = domain, int(num_lanes), prior, noise, counts
+        self.must, self.must_not = pack(domain.must), pack(domain.must_not)
+        self.max_slots = domain.n_doors + 1
+        self.n_programs = np.zeros(self.num_lanes, dtype=np.int64)
+        self.programs = np.full((self.num_lanes, 1, self.max_slots), -1, dtype=np.int64)
+        self.log_prior = np.full((self.num_lanes, 1), -np.inf)
+        self.mism = np.zeros((self.num_lanes, 1), dtype=np.int64)
+        self.rows = np.zeros(self.num_lanes, dtype=np.int64)
+
+    def reset(self) -> None:
+        self.n_programs[:] = 0
+        self.mism[:] = 0
+        self.rows[:] = 0
+
+    def start(self, lanes: np.ndarray, obs: np.ndarray) -> None:
+        """Enumerate the programs of each lane's task from its first observation."""
+        keys, doors, _ = self.domain.objects(obs)
+        built = [self.domain.programs(keys[i], doors[i]) for i in range(len(lanes))]
+        top = max([len(p) for p, _ in built] + [self.programs.shape[1]])
+        if top > self.programs.shape[1]:
+            grow = top - self.programs.shape[1]
+            self.programs = np.pad(self.programs, ((0, 0), (0, grow), (0, 0)), constant_values=-1)
+            self.log_prior = np.pad(self.log_prior, ((0, 0), (0, grow)), constant_values=-np.inf)
+            self.mism = np.pad(self.mism, ((0, 0), (0, grow)))
+        for lane, (progs, _) in zip(lanes, built):
+            n, s = progs.shape
+            self.programs[lane] = -1
+            self.programs[lane, :n, :s] = progs
+            self.log_prior[lane] = -np.inf
+            self.log_prior[lane, :n] = self._log_prior(progs)
+            self.mism[lane] = 0
+            self.n_programs[lane] = n
+            self.rows[lane] = 0
+
+    def _log_prior(self, progs: np.ndarray) -> np.ndarray:
+        """Per program: each door's opener by its template's pattern probability (shared
+        among the keys of that pattern), normalized over programs."""
+        d = self.domain
+        c = len(d.colours)
+        keys = np.unique(np.concatenate([progs[:, :-1] % (c * c) // c]).ravel())
+        goal_door = progs[:, -1] % c
+        out = np.zeros(len(progs))
+        for s in range(progs.shape[1] - 1):
+            rule = progs[:, s]
+            k, door = rule // c, rule % c
+            template = np.where(door == goal_door, TEMPLATES.index("goal"), TEMPLATES.index("opens"))
+            same = (keys[None, :] == door[:, None]).sum(axis=1)
+            alts = np.where(k == door, same, len(keys) - same)
+            p = np.array([[self.prior.prob(t, pat) for pat in PATTERNS] for t in TEMPLATES])
+            weight = p[template, np.where(k == door, 0, 1)]
+            # a door with no key of its colour: every key is K != D, with all the mass
+            weight = np.where(same == 0, 1.0, weight)
+            out += np.log(weight) - np.log(np.maximum(alts, 1))
+        out -= np.logaddexp.reduce(out)
+        return out
+
+    def update(self, lanes: np.ndarray, facts: np.ndarray, heads: np.ndarray) -> None:
+        """Fold one transition (a fact row and an outcome row) into each of ``lanes``."""
+        table = pack(facts)
+        fires = unpack(coverage(table, self.must, self.must_not), len(lanes))
+        _add_mismatches(fires, lanes, self.programs, self.n_programs, self.domain.rule_head, heads, self.mism)
+        self.rows[lanes] += 1
+        c = self.counts
+        c.posterior_updates += len(lanes)
+        c.rule_evals += len(self.domain.rules) * len(lanes) + int(self.n_programs[lanes].sum()) * self.max_slots
+        c.bit_ops += bit_ops(len(self.domain.rules), len(lanes), table.shape[1])
+
+    def log_posterior(self, lane: int) -> np.ndarray:
+        n = self.n_programs[lane]
+        heads = len(self.domain.heads)
+        m = self.mism[lane, :n]
+        lp = self.log_prior[lane, :n] + m * np.log(self.noise) + (self.rows[lane] * heads - m) * np.log1p(-self.noise)
+        return lp - np.logaddexp.reduce(lp)
+
+    def posterior(self, lane: int) -> np.ndarray:
+        return np.exp(self.log_posterior(lane))
+
+    def sample(self, lanes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One program index per lane, drawn from its posterior."""
+        return np.array([rng.choice(self.n_programs[lane], p=self.posterior(lane)) for lane in lanes], dtype=np.int64)
+
+    def best(self, lane: int) -> int:
+        return int(np.argmax(self.log_posterior(lane)))
+
+    def rule_marginals(self, lane: int) -> dict[int, float]:
+        """The posterior probability of each rule (index into the domain's pool) of a lane."""
+        post = self.posterior(lane)
+        progs = self.programs[lane, : self.n_programs[lane]]
+        out: dict[int, float] = {}
+        for rule in np.unique(progs[progs >= 0]):
+            out[int(rule)] = float(post[(progs == rule).any(axis=1)].sum())
+        return out
