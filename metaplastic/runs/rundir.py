@@ -93,11 +93,12 @@ class RunDir(os.PathLike):
     NET = "net.npz"
     ES_STATE = "es_state.npz"
     ENERGY = "energy.npz"
+    RULE_PRIOR = "rule_prior.json"
     CHECKPOINTS = "checkpoints"
     LOCK = ".lock"
 
     #: files that belong to a checkpoint (read from the published checkpoint's folder)
-    CHECKPOINT_FILES = (CONFIG, POLICY, OPTIMIZER, NET, ES_STATE, ENERGY)
+    CHECKPOINT_FILES = (CONFIG, POLICY, OPTIMIZER, NET, ES_STATE, ENERGY, RULE_PRIOR)
     #: top-level files a checkpoint may not be given
     _RESERVED = (PROGRESS, TRAIN, METRICS, LOCK, CHECKPOINTS)
 
@@ -277,6 +278,16 @@ class RunDir(os.PathLike):
         an infinity."""
         return load_torch_file(self.file(name), what)
 
+    # -- text files -----------------------------------------------------------------------------
+    def read_text(self, name: str, what: str = "file") -> str:
+        """The run's UTF-8 text file ``name`` (a one-line :class:`RunDirError` when it cannot be read)."""
+        path = self.file(name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"{str(path)!r}: cannot read the {what} ({type(exc).__name__}); the run directory is "
+                              "corrupt or foreign") from None
+
     # -- npz files ----------------------------------------------------------------------------
     def load_npz(self, name: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
         """The arrays ``keys`` of the run's npz file ``name`` (never unpickles objects; all
@@ -430,6 +441,10 @@ class Checkpoint:
         buf = io.BytesIO()
         torch.save(obj, buf)
         self._put(name, buf.getvalue())
+
+    def save_text(self, name: str, text: str) -> None:
+        """UTF-8 text (e.g. a readable JSON document) as the checkpoint's file ``name``."""
+        self._put(name, text.encode("utf-8"))
 
     def save_npz(self, name: str, arrays: Mapping[str, np.ndarray]) -> None:
         """Arrays as the checkpoint's npz file ``name`` (no pickled objects)."""

@@ -71,7 +71,8 @@ class Inducer:
         for lane, (progs, _) in zip(lanes, built):
             n, s = progs.shape
             self.programs[lane] = -1
-            self.programs[lane, :n, :s] = progs
+            self.programs[lane, :n, : s - 1] = progs[:, :-1]  # the opens rules; empty door slots stay -1
+            self.programs[lane, :n, -1] = progs[:, -1]  # the goal rule, always last
             self.log_prior[lane] = -np.inf
             self.log_prior[lane, :n] = self._log_prior(progs)
             self.mism[lane] = 0

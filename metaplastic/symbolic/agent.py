@@ -1,0 +1,122 @@
+"""The symbolic agent: it induces its task's rule from the transitions of the trial and
+acts on it, ``B`` lanes at once (a :class:`~metaplastic.core.VectorAgent`).
+
+At each episode's start, and as soon as the program it acts on mispredicts an outcome, a
+lane picks a program — a posterior draw (``acting="thompson"``, the default) or the most
+probable one (``"map"``) — and executes the program's policy rules (pick the goal rule's
+key, try its door); where no rule can fire it explores. ``explain(lane)`` lists the rules
+believed, with their posterior probabilities.
+
+Example:
+    >>> import numpy as np, metaplastic
+    >>> from metaplastic.symbolic.domains import domain_for
+    >>> from metaplastic.symbolic.prior import RulePrior
+    >>> tasks = metaplastic.make_tasks("keydoor")
+    >>> agent = SymbolicVectorAgent(tasks, domain_for(tasks), RulePrior.uniform(), 2, noise=1e-3, acting="thompson")
+    >>> agent.reset([0, 1])
+    >>> venv = tasks.make_vector_env(tasks.sample(2, seed=0))
+    >>> obs, _ = venv.reset(seed=0)
+    >>> agent.act(obs, np.ones(2, bool)).shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from metaplastic.core import OpCounts
+from metaplastic.errors import ConfigError
+from metaplastic.runtime.sampling import lanes_rng
+from metaplastic.runtime.vector import SingleLaneAgent
+from metaplastic.symbolic.induction import Inducer
+from metaplastic.symbolic.language import Rule
+from metaplastic.symbolic.prior import RulePrior
+
+ACTING = ("thompson", "map")
+
+
+class SymbolicVectorAgent:
+    """``num_lanes`` rule-inducing agents stepped together (see the module doc)."""
+
+    def __init__(self, tasks: Any, domain: Any, prior: RulePrior, num_lanes: int, *, noise: float, acting: str):
+        if acting not in ACTING:
+            raise ConfigError(f"symbolic: unknown acting rule {acting!r}; choose one of {', '.join(ACTING)}")
+        self.tasks, self.domain, self.prior = tasks, domain, prior
+        self.num_lanes, self.acting, self.noise = int(num_lanes), acting, float(noise)
+        self.counts = OpCounts()
+        self.inducer = Inducer(domain, self.num_lanes, prior, self.noise, self.counts)
+        self.rng = np.random.default_rng()
+        self.started = np.zeros(self.num_lanes, dtype=bool)
+        self.need = np.ones(self.num_lanes, dtype=bool)
+        self.program = np.zeros(self.num_lanes, dtype=np.int64)
+
+    def reset(self, seeds: Any) -> None:
+        self.rng = lanes_rng(seeds, self.num_lanes)
+        self.counts = OpCounts()
+        self.inducer.counts = self.counts
+        self.inducer.reset()
+        self.started = np.zeros(self.num_lanes, dtype=bool)
+        self.need = np.ones(self.num_lanes, dtype=bool)
+        self.program = np.zeros(self.num_lanes, dtype=np.int64)
+
+    def _choose(self, lanes: np.ndarray) -> None:
+        if self.acting == "thompson":
+            self.program[lanes] = self.inducer.sample(lanes, self.rng)
+        else:
+            self.program[lanes] = [self.inducer.best(int(lane)) for lane in lanes]
+        self.need[lanes] = False
+
+    def act(self, obs: Any, active: Any) -> np.ndarray:
+        obs, active = np.asarray(obs), np.asarray(active, dtype=bool)
+        fresh = np.flatnonzero(active & ~self.started)
+        if fresh.size:
+            self.inducer.start(fresh, obs[fresh])
+            self.started[fresh] = True
+        todo = np.flatnonzero(active & self.need)
+        if todo.size:
+            self._choose(todo)
+        goal_rules = self.inducer.programs[np.arange(self.num_lanes), self.program, -1]
+        self.counts.decisions += int(active.sum())
+        self.counts.rule_evals += 2 * int(active.sum())  # the two policy rules
+        return self.domain.act(goal_rules, obs, self.rng)
+
+    def observe(self, obs: Any, actions: Any, rewards: Any, next_obs: Any, terminated: Any, truncated: Any,
+                active: Any) -> None:
+        lanes = np.flatnonzero(np.asarray(active, dtype=bool) & self.started)
+        if not lanes.size:
+            return
+        facts, heads = self.domain.transition_rows(np.asarray(obs)[lanes], np.asarray(actions)[lanes],
+                                                   np.asarray(rewards)[lanes], np.asarray(next_obs)[lanes])
+        self.inducer.update(lanes, facts, heads)
+        wrong = self.inducer.mism[lanes, self.program[lanes]] > 0
+        self.need[lanes[wrong]] = True
+
+    def end_episode(self, mask: Any) -> None:
+        self.need |= np.asarray(mask, dtype=bool)
+
+    def ops(self) -> OpCounts:
+        return OpCounts(**self.counts.as_dict())
+
+    def explain(self, lane: int = 0, top: int = 5) -> list[tuple[Rule, float]]:
+        """The ``top`` most probable rules of lane ``lane`` (goal rules first), with their
+        posterior probabilities; empty before the lane's first observation."""
+        if not self.started[lane]:
+            return []
+        marg = self.inducer.rule_marginals(int(lane))
+        goal = sorted(((p, r) for r, p in marg.items() if self.domain.rule_head[r] == 0), reverse=True)
+        opens = sorted(((p, r) for r, p in marg.items() if self.domain.rule_head[r] != 0), reverse=True)
+        return [(self.domain.rules[r], p) for p, r in goal[:top] + opens[:top]]
+
+    def best_goal_rule(self, lane: int = 0) -> int:
+        """The pool index of the lane's most probable goal rule."""
+        marg = self.inducer.rule_marginals(int(lane))
+        return max((p, r) for r, p in marg.items() if self.domain.rule_head[r] == 0)[1]
+
+
+class SymbolicAgent(SingleLaneAgent):
+    """One agent: ``explain()`` lists the rules it believes, with their probabilities."""
+
+    def explain(self, top: int = 5) -> list[tuple[Rule, float]]:
+        return self.inner.explain(0, top)
