@@ -424,6 +424,126 @@ def posterior_cmd(run_dir: Path, tasks_spec: str | None, engine: str | None, tas
     click.echo(f"wrote {png} and {summary}")
 
 
+@cli.command("explain")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), required=True,
+              help="A trained run directory of backend symbolic.")
+@click.option("--tasks", "tasks_spec", default=None, help="Task spec [default: the run's tasks].")
+@click.option("--episodes", type=click.IntRange(1, MAX_EPISODES), default=None,
+              help="Episodes to play [default: the family's trial length].")
+@click.option("--task-index", type=click.IntRange(0, MAX_TASKS - 1), default=0, show_default=True,
+              help="Which task of the split (the one `evaluate --seed` draws at that index).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed of the tasks, the agent and the env.")
+@click.option("--split", type=click.Choice(["test", "ood"]), default="test", show_default=True)
+@click.option("--top", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Rules shown per template (goal, opens) after each episode.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+def explain_cmd(run_dir: Path, tasks_spec: str | None, episodes: int | None, task_index: int, seed: int, split: str,
+                top: int, as_json: bool) -> None:
+    """Play one task with a symbolic run's agent and print, after each episode, the rules it
+    believes with their probabilities; then the task's hidden rule."""
+    import metaplastic
+    from metaplastic.backends.symbolic import SymbolicLearner
+    from metaplastic.runs.rundir import RunDir
+
+    run = RunDir(run_dir)
+    learner = metaplastic.load(run)
+    if not isinstance(learner, SymbolicLearner):
+        raise MetaplasticError(f"explain needs a run of backend 'symbolic'; {str(run_dir)!r} is a run of backend "
+                               f"{getattr(learner, 'name', '?')!r}, which induces no rules")
+    tasks_spec = tasks_spec if tasks_spec is not None else run.tasks_spec()
+    if tasks_spec is None:
+        raise click.UsageError("--tasks is required (the run does not say which tasks it was trained on)")
+    tasks = metaplastic.make_tasks(tasks_spec)
+    doc = _explain_trial(learner, tasks, episodes=episodes, task_index=task_index, seed=seed, split=split, top=top)
+    doc["run"] = str(run_dir)
+    if as_json:
+        _echo_json(doc)
+    else:
+        _print_explanation(doc)
+
+
+def _rule_entry(rule: Any, prob: float | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"head": rule.head.text(), "text": rule.text(), "prolog": rule.prolog()}
+    if prob is not None:
+        entry["prob"] = float(prob)
+    return entry
+
+
+def _explain_trial(learner: Any, tasks: Any, *, episodes: int | None, task_index: int, seed: int, split: str,
+                   top: int) -> dict[str, Any]:
+    """One trial of one task with a one-lane symbolic agent: per episode its return and the
+    rules believed; then the hidden rule (seeded as ``metaplastic evaluate`` seeds a task)."""
+    import numpy as np
+
+    from metaplastic.runtime.vector import drive_trials
+    from metaplastic.tasks.base import TaskFamily, task_spec
+
+    learner.prepare(tasks)  # a family without a domain theory: a one-line ConfigError
+    episodes = tasks.episodes_per_trial if episodes is None else int(episodes)
+    if isinstance(tasks, TaskFamily):
+        tasks.check_trial(episodes)
+    task = tasks.sample(task_index + 1, seed=seed, split=split)[task_index]
+    agent_seed, env_seed = np.random.SeedSequence([seed, task.seed]).generate_state(2, dtype=np.uint32)
+    agent = learner.vector_agent(tasks, 1)
+    domain = agent.domain
+    agent.reset(np.array([agent_seed]))
+    beliefs: list[dict[str, Any]] = []
+
+    def end_episode(mask: Any) -> None:
+        agent.end_episode(mask)
+        if np.asarray(mask, dtype=bool)[0]:
+            rules = agent.explain(0, top)
+            beliefs.append({"rules": [{"template": "goal" if r.head.text() == "reward" else "opens",
+                                       **_rule_entry(r, p)} for r, p in rules],
+                            "best_goal_rule": domain.rules[agent.best_goal_rule(0)].prolog()})
+
+    venv = tasks.make_vector_env([task])
+    try:
+        returns = drive_trials(venv, episodes, env_seed=int(env_seed), act=agent.act, observe=agent.observe,
+                               end_episode=end_episode, tasks=[task], where=task_spec(tasks))[0]
+    finally:
+        venv.close()
+    truth = tasks.rules([task])[0]
+    goal = domain.rules[domain.true_goal_rule(truth)]
+    opens = [domain.rules[domain.opens_rule(key, door)] for door, key in truth["opener"].items()]
+    per_episode = [{"episode": i + 1, "return": float(returns[i]), **b,
+                    "best_goal_rule_correct": b["best_goal_rule"] == goal.prolog()}
+                   for i, b in enumerate(beliefs)]
+    fitted = learner.rule_prior is not None and learner.config.get("prior") != "uniform"
+    return {
+        "backend": learner.name, "prior": "learned" if fitted else "uniform",
+        "prior_fitted_on_tasks": int(learner.rule_prior.tasks) if fitted else None,
+        "acting": learner.config.get("acting"),
+        "tasks": task_spec(tasks), "split": split, "task_index": task_index, "task_seed": int(task.seed),
+        "seed": seed, "episodes": episodes, "top": top, "trial_return": float(returns.sum()),
+        "per_episode": per_episode,
+        "hidden_rule": {"note": "revealed after play; the agent never saw it",
+                        "goal": _rule_entry(goal), "opens": [_rule_entry(r) for r in opens], "data": truth},
+    }
+
+
+def _print_explanation(doc: dict[str, Any]) -> None:
+    prior = (f"prior learned on {doc['prior_fitted_on_tasks']} tasks" if doc["prior"] == "learned"
+             else "uniform prior")
+    click.echo(f"{doc['backend']} run {doc['run']} ({prior}, acting {doc['acting']}) on {doc['tasks']}: "
+               f"split {doc['split']}, task index {doc['task_index']} (task seed {doc['task_seed']}), seed {doc['seed']}")
+    for ep in doc["per_episode"]:
+        click.echo(f"episode {ep['episode']}: return {ep['return']:.3f}; rules believed:")
+        for template in ("goal", "opens"):
+            for r in (r for r in ep["rules"] if r["template"] == template):
+                click.echo(f"  {r['prob']:6.3f}  {r['text']}")
+                click.echo(f"          {r['prolog']}")
+    click.echo(f"trial return {doc['trial_return']:.3f} over {doc['episodes']} episodes")
+    hidden = doc["hidden_rule"]
+    click.echo("hidden rule (revealed after play):")
+    for r in (hidden["goal"], *hidden["opens"]):
+        click.echo(f"  {r['text']}")
+        click.echo(f"          {r['prolog']}")
+    hits = [str(ep["episode"]) for ep in doc["per_episode"] if ep["best_goal_rule_correct"]]
+    click.echo("the most probable goal rule was the hidden one after episode(s) " + (", ".join(hits) if hits else "none"))
+
+
 @cli.command("bench")
 @click.option("--backends", "names", default="torch,snntorch,numba", show_default=True,
               help="Comma-separated backends to put side by side (see `metaplastic backends`).")

@@ -104,9 +104,11 @@ def _first_line(exc: BaseException) -> str:
 class Registry:
     """The entry points of one group; loads each lazily and remembers the outcome."""
 
-    def __init__(self, group: str, kind: str, chains: Mapping[str, tuple[str, ...]] | None = None):
+    def __init__(self, group: str, kind: str, chains: Mapping[str, tuple[str, ...]] | None = None,
+                 plural: str | None = None):
         self.group = group
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self.chains = dict(chains or {})
         self._eps: dict[str, md.EntryPoint] | None = None
         self._infos: dict[str, EntryInfo] = {}
@@ -140,7 +142,7 @@ class Registry:
         if self.chains:
             listing += f" (family names: {', '.join(sorted(self.chains))})"
         return UnknownNameError(
-            f"unknown {self.kind} {name!r}{hint}; installed {self.kind}s: {listing}"
+            f"unknown {self.kind} {name!r}{hint}; installed {self.plural}: {listing}"
             f" (a plugin adds one through the entry-point group {self.group!r})"
         )
 
@@ -252,4 +254,4 @@ class Registry:
 
 
 BACKENDS = Registry("metaplastic.backends", "backend", FALLBACK_CHAINS)
-TASKS = Registry("metaplastic.tasks", "task family")
+TASKS = Registry("metaplastic.tasks", "task family", plural="task families")

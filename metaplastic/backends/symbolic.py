@@ -84,7 +84,8 @@ class SymbolicLearner(VectorBackedLearner):
         domain = self._domain(tasks)
         start = time.perf_counter()
         train = tasks.sample(self.config["prior_tasks"], seed=int(seed), split="train")
-        self.rule_prior = RulePrior.fit([domain.patterns(r) for r in tasks.rules(train)], self.config["pseudocount"])
+        self.rule_prior = RulePrior.fit([domain.patterns(r) for r in tasks.rules(train)], self.config["pseudocount"],
+                                        self.config["floor"])
         self.tasks_spec = task_spec(tasks)
         progress = TrainProgress(updates=1, seconds=time.perf_counter() - start, tasks_seen=len(train), horizon=1)
         state = TrainState(seed=int(seed), params=self.rule_prior, optimizer=None, progress=progress)

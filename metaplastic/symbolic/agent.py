@@ -110,7 +110,10 @@ class SymbolicVectorAgent:
         return [(self.domain.rules[r], p) for p, r in goal[:top] + opens[:top]]
 
     def best_goal_rule(self, lane: int = 0) -> int:
-        """The pool index of the lane's most probable goal rule."""
+        """The pool index of the lane's most probable goal rule (ties: the highest index;
+        -1 before the lane's first observation)."""
+        if not self.started[lane]:
+            return -1
         marg = self.inducer.rule_marginals(int(lane))
         return max((p, r) for r, p in marg.items() if self.domain.rule_head[r] == 0)[1]
 

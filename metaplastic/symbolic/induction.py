@@ -109,7 +109,7 @@ class Inducer:
         self.rows[lanes] += 1
         c = self.counts
         c.posterior_updates += len(lanes)
-        c.rule_evals += len(self.domain.rules) * len(lanes) + int(self.n_programs[lanes].sum()) * self.max_slots
+        c.rule_evals += len(self.domain.rules) * len(lanes) + int((self.programs[lanes] >= 0).sum())
         c.bit_ops += bit_ops(len(self.domain.rules), len(lanes), table.shape[1])
 
     def log_posterior(self, lane: int) -> np.ndarray:

@@ -18,6 +18,8 @@ SYMBOLIC_PARAMS = (
           choices=("learned", "uniform")),
     Param("noise", float, 1e-3, "probability that an outcome contradicts the true rule (the likelihood's slack)",
           low=0.0, high=0.499, low_exclusive=True),
+    Param("floor", float, 0.05, "prior mass spread evenly over every argument pattern, so that a pattern never seen "
+          "in training stays plausible (ood rules)", low=0.0, high=1.0),
     Param("pseudocount", float, 1.0, "pseudo-count added to every argument pattern when fitting the prior", low=0.0,
           low_exclusive=True, high=1e6),
     Param("prior_tasks", int, 4096, "training tasks whose hidden rules the prior is fitted to", low=1, high=1_000_000),

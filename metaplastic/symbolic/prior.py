@@ -32,12 +32,18 @@ class RulePrior:
         return cls({t: {p: 1.0 / len(PATTERNS) for p in PATTERNS} for t in TEMPLATES}, 0)
 
     @classmethod
-    def fit(cls, counts: list[Mapping[str, list[int]]], pseudocount: float) -> "RulePrior":
-        """From each training task's pattern counts per template (``Domain.patterns``)."""
+    def fit(cls, counts: list[Mapping[str, list[int]]], pseudocount: float, floor: float = 0.0) -> "RulePrior":
+        """From each training task's pattern counts per template (``Domain.patterns``),
+        smoothed by ``pseudocount`` and mixed with ``floor`` of uniform mass.
+
+        Example:
+            >>> RulePrior.fit([{"goal": [1, 0], "opens": [2, 0]}], 0.0, floor=0.1).prob("goal", "K != D")
+            0.05
+        """
         probs = {}
         for t in TEMPLATES:
             total = [pseudocount + sum(c[t][i] for c in counts) for i in range(len(PATTERNS))]
-            probs[t] = {p: total[i] / sum(total) for i, p in enumerate(PATTERNS)}
+            probs[t] = {p: (1.0 - floor) * total[i] / sum(total) + floor / len(PATTERNS) for i, p in enumerate(PATTERNS)}
         return cls(probs, len(counts))
 
     def prob(self, template: str, pattern: str) -> float:

@@ -47,11 +47,14 @@ def _recovery(learner, spec: str, split: str, n: int = 300, episodes: int = 3) -
 
 
 def test_meta_training_learns_the_colour_regularities():
-    learner = metaplastic.make("symbolic", prior_tasks=3000)
+    learner = metaplastic.make("symbolic", prior_tasks=3000, floor=0.0)
     learner.meta_train(metaplastic.make_tasks("keydoor"), budget=1, seed=0, show_progress=False)
     prior = learner.rule_prior
     assert prior.prob("goal", "K = D") > 0.99  # training goal doors always open with their own colour
     assert abs(prior.prob("opens", "K = D") - 0.85) < 0.03  # the family's match rate
+    floored = metaplastic.make("symbolic", prior_tasks=3000)  # default floor 0.05: unseen patterns stay plausible
+    floored.meta_train(metaplastic.make_tasks("keydoor"), budget=1, seed=0, show_progress=False)
+    assert abs(floored.rule_prior.prob("goal", "K != D") - 0.025) < 1e-3
 
 
 def test_the_rule_is_recovered_and_the_prior_helps_on_short_episodes():
