@@ -115,3 +115,29 @@ def test_family_without_a_domain_theory_is_one_line():
 def test_operations_are_counted_and_priced():
     ops = metaplastic.evaluate(metaplastic.make("symbolic"), "keydoor:n=2", n_tasks=20, seed=0).ops
     assert ops.rule_evals > 0 and ops.bit_ops > 0 and ops.posterior_updates == ops.decisions
+
+
+def test_the_true_program_never_mispredicts():
+    """Every outcome of random play (keys picked, doors tried, open doors tried again) agrees
+    with the task's hidden rule as a program: its mismatch count stays 0."""
+    tasks = metaplastic.make_tasks("keydoor:steps=30,n=2")
+    n = 200
+    chunk = tasks.sample(n, seed=9, split="test")
+    agent = metaplastic.make("symbolic", prior="uniform").vector_agent(tasks, n)
+    agent.reset(np.arange(n))
+    rng = np.random.default_rng(0)
+    dom = agent.domain
+
+    def act(obs, active):
+        agent.act(obs, active)  # starts the lanes' programs
+        return rng.integers(tasks.action_space.n, size=n)
+
+    drive_trials(tasks.make_vector_env(chunk), 2, env_seed=1, act=act, observe=agent.observe,
+                 end_episode=agent.end_episode)
+    for lane, rule in enumerate(tasks.rules(chunk)):
+        progs = agent.inducer.programs[lane, : agent.inducer.n_programs[lane]]
+        c = len(dom.colours)
+        true_opens = {dom.opens_rule(k, d) for d, k in rule["opener"].items()}
+        match = [p for p in range(len(progs)) if progs[p, -1] == dom.true_goal_rule(rule)
+                 and set(progs[p, :-1][progs[p, :-1] >= 0]) == true_opens]
+        assert len(match) == 1 and agent.inducer.mism[lane, match[0]] == 0, (lane, c)

@@ -1,12 +1,13 @@
 """The domain theory of ``keydoor``: colour-level facts, the rule templates a task's hidden
 rule is made of, and acting on a rule.
 
-A transition becomes the colour-level facts ``holding(c)`` (the key held when acting) and
-``tried(door(c))`` (the door tried), and the outcomes ``opened(door(c))`` (a door that
-opened at this step) and ``reward`` (the goal paid). Two templates:
+A transition becomes the colour-level facts ``holding(c)`` (the key held when acting),
+``tried(door(c))`` (the door tried) and ``door_open(c)`` (a door already open before the
+step), and the outcomes ``opened(door(c))`` (a door that opened at this step) and
+``reward`` (the goal paid). Two templates:
 
-* ``opens``: ``opened(door(D)) :- holding(K), tried(door(D))`` — key colour ``K`` opens
-  door ``D`` (one opener per door);
+* ``opens``: ``opened(door(D)) :- holding(K), tried(door(D)), \\+ door_open(D)`` — key
+  colour ``K`` opens door ``D`` (one opener per door; an open door stays open);
 * ``goal``: ``reward :- holding(K), tried(door(D))`` — the door that pays, with its opener.
 
 A hypothesis (a *program*) is one ``opens`` rule per door of the task and one ``goal`` rule
@@ -34,7 +35,7 @@ from metaplastic.tasks.keydoor import COLOUR_NAMES
 
 TEMPLATES = ("opens", "goal")
 PATTERNS = ("K = D", "K != D")
-TEMPLATE_TEXT = {"opens": "opened(door(D)) :- holding(K), tried(door(D))",
+TEMPLATE_TEXT = {"opens": "opened(door(D)) :- holding(K), tried(door(D)), \\+ door_open(D)",
                  "goal": "reward :- holding(K), tried(door(D))"}
 
 
@@ -52,25 +53,32 @@ class KeyDoorDomain:
         self.blocks = tasks.blocks
         self.n_keys = self.blocks["key_present"].stop - self.blocks["key_present"].start
         self.n_doors = self.blocks["door_present"].stop - self.blocks["door_present"].start
-        # facts of a row: holding(c) for each colour, then tried(door(c))
-        self.facts = tuple(f"holding({x})" for x in self.colours) + tuple(f"tried(door({x}))" for x in self.colours)
+        # facts of a row: holding(c) for each colour, then tried(door(c)), then door_open(c)
+        self.facts = (tuple(f"holding({x})" for x in self.colours) + tuple(f"tried(door({x}))" for x in self.colours)
+                      + tuple(f"door_open({x})" for x in self.colours))
         # outcomes: reward, then opened(door(c))
         self.heads = ("reward",) + tuple(f"opened(door({x}))" for x in self.colours)
-        rules, must, head, template, pattern = [], [], [], [], []
+        rules, must, must_not, head, template, pattern = [], [], [], [], [], []
         for t, name in enumerate(TEMPLATES):
             for k, d in itertools.product(range(c), range(c)):
-                h = Term("reward") if name == "goal" else Term("opened", (_door(self.colours[d]),))
-                rules.append(Rule(h, (Literal(Term("holding", (Term(self.colours[k]),))),
-                                      Literal(Term("tried", (_door(self.colours[d]),))))))
-                row = np.zeros(2 * c, dtype=bool)
+                body = [Literal(Term("holding", (Term(self.colours[k]),))), Literal(Term("tried", (_door(self.colours[d]),)))]
+                h = Term("reward")
+                if name == "opens":
+                    h = Term("opened", (_door(self.colours[d]),))
+                    body.append(Literal(Term("door_open", (Term(self.colours[d]),)), negated=True))
+                rules.append(Rule(h, tuple(body)))
+                row = np.zeros(3 * c, dtype=bool)
                 row[k] = row[c + d] = True
                 must.append(row)
+                row = np.zeros(3 * c, dtype=bool)
+                row[2 * c + d] = name == "opens"
+                must_not.append(row)
                 head.append(0 if name == "goal" else 1 + d)
                 template.append(t)
                 pattern.append(0 if k == d else 1)
         self.rules = tuple(rules)
         self.must = np.array(must)
-        self.must_not = np.zeros_like(self.must)
+        self.must_not = np.array(must_not)
         self.rule_head = np.array(head, dtype=np.int64)
         self.rule_template = np.array(template, dtype=np.int64)
         self.rule_pattern = np.array(pattern, dtype=np.int64)
@@ -117,7 +125,7 @@ class KeyDoorDomain:
         b = len(obs)
         c = len(self.colours)
         _, doors, held = self.objects(obs)
-        facts = np.zeros((b, 2 * c), dtype=bool)
+        facts = np.zeros((b, 3 * c), dtype=bool)
         heads = np.zeros((b, 1 + c), dtype=bool)
         rows = np.arange(b)
         facts[rows[held >= 0], held[held >= 0]] = True
@@ -128,6 +136,9 @@ class KeyDoorDomain:
         heads[:, 0] = np.asarray(rewards).reshape(b) > 0.5
         was = np.asarray(obs).reshape(b, -1)[:, self.blocks["door_open"]] > 0.5
         now = np.asarray(next_obs).reshape(b, -1)[:, self.blocks["door_open"]] > 0.5
+        for j in range(self.n_doors):
+            already = was[:, j] & (doors[:, j] >= 0)
+            facts[rows[already], 2 * c + doors[already, j]] = True
         newly = now & ~was
         for j in range(self.n_doors):
             hit = newly[:, j] & (doors[:, j] >= 0)
