@@ -23,6 +23,7 @@ ORACLES: Mapping[str, str] = {
     "nav2d": "metaplastic.baselines.nav2d_policies:OracleNav2DPolicy",
     "cartpole-dyn": "metaplastic.baselines.cartpole_policies:OracleCartPolePolicy",
     "keydoor": "metaplastic.baselines.keydoor_policies:OracleKeyDoorPolicy",
+    "blocks": "metaplastic.baselines.blocks_policies:OracleBlocksPolicy",
 }
 
 
