@@ -52,6 +52,32 @@ def saved_state_file(run: RunDir, name: str) -> tuple[Any, bool]:
     return progress, present
 
 
+def single_fit(seed: int, params: Any, *, started: float, tasks_seen: int,
+               callback: Callable[..., Any] | None) -> Any:
+    """The training state of a meta-training that is one fit (a prior fitted to the training
+    tasks' labels): one update, reported to ``callback`` like any outer loop's update.
+
+    Example:
+        >>> import time
+        >>> single_fit(0, {"a": 1}, started=time.perf_counter(), tasks_seen=5, callback=None).progress.updates
+        1
+    """
+    import time
+
+    from metaplastic.core import StatefulCallback
+    from metaplastic.training.state import TrainProgress, TrainState
+
+    progress = TrainProgress(updates=1, seconds=time.perf_counter() - started, tasks_seen=tasks_seen, horizon=1)
+    state = TrainState(seed=int(seed), params=params, optimizer=None, progress=progress)
+    if callback is not None:
+        metrics = {"update": 1, "tasks_seen": tasks_seen, "seconds": progress.seconds}
+        if isinstance(callback, StatefulCallback):
+            callback.on_update(metrics, state)
+        else:
+            callback(metrics)
+    return state
+
+
 class BaseLearner:
     """A meta-learner with declared config keys (``config_params``, a
     :class:`~metaplastic.core.Configurable`) and a run directory.

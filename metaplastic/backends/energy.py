@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, train_progress
-from metaplastic.core import Agent, Capabilities, LatentFamily, StatefulCallback, TaskDistribution, VectorAgent
+from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, single_fit, train_progress
+from metaplastic.core import Agent, Capabilities, LatentFamily, TaskDistribution, VectorAgent
 from metaplastic.energy_models.params import ENERGY_PARAMS, SETTINGS_KEYS
 from metaplastic.errors import ConfigError, RunDirError
 from metaplastic.runs.rundir import Checkpoint, RunDir
@@ -95,7 +95,6 @@ class EnergyLearner(VectorBackedLearner):
         """Fit the prior to ``prior_tasks`` training tasks' hidden parameters (one update)."""
         from metaplastic.energy_models.model import fit_model
         from metaplastic.tasks.base import task_spec
-        from metaplastic.training.state import TrainProgress, TrainState
 
         family = self._latent_family(tasks)
         start = time.perf_counter()
@@ -104,15 +103,7 @@ class EnergyLearner(VectorBackedLearner):
         self.model = fit_model(family, family.latent_labels(train), components=c["components"], floor=c["floor"],
                                noise=c["noise"], relax=c["relax"], rng=np.random.default_rng(int(seed)))
         self.tasks_spec = task_spec(tasks)
-        progress = TrainProgress(updates=1, seconds=time.perf_counter() - start, tasks_seen=len(train), horizon=1)
-        state = TrainState(seed=int(seed), params=self.model, optimizer=None, progress=progress)
-        if callback is not None:
-            metrics = {"update": 1, "tasks_seen": len(train), "seconds": progress.seconds}
-            if isinstance(callback, StatefulCallback):
-                callback.on_update(metrics, state)
-            else:
-                callback(metrics)
-        return state
+        return single_fit(seed, self.model, started=start, tasks_seen=len(train), callback=callback)
 
     # -- run directories -------------------------------------------------------------------------
     def _save_state(self, ckpt: Checkpoint) -> None:
