@@ -47,11 +47,11 @@ class SymbolicLearner(VectorBackedLearner):
 
         return domain_for(tasks)
 
-    def _prior(self) -> Any:
+    def _prior(self, domain: Any) -> Any:
         from metaplastic.symbolic.prior import RulePrior
 
         if self.config["prior"] == "uniform" or self.rule_prior is None:
-            return RulePrior.uniform()
+            return RulePrior.uniform(domain)
         return self.rule_prior
 
     def prepare(self, tasks: TaskDistribution) -> None:
@@ -65,7 +65,7 @@ class SymbolicLearner(VectorBackedLearner):
         domain = self._domain(tasks)
         if self.tasks_spec is None:
             self.tasks_spec = task_spec(tasks)
-        return SymbolicVectorAgent(tasks, domain, self._prior(), num_lanes, noise=self.config["noise"],
+        return SymbolicVectorAgent(tasks, domain, self._prior(domain), num_lanes, noise=self.config["noise"],
                                    acting=self.config["acting"])
 
     def agent(self, tasks: TaskDistribution) -> Agent:
@@ -83,8 +83,8 @@ class SymbolicLearner(VectorBackedLearner):
         domain = self._domain(tasks)
         start = time.perf_counter()
         train = tasks.sample(self.config["prior_tasks"], seed=int(seed), split="train")
-        self.rule_prior = RulePrior.fit([domain.patterns(r) for r in tasks.rules(train)], self.config["pseudocount"],
-                                        self.config["floor"])
+        self.rule_prior = RulePrior.fit(domain, [domain.patterns(r) for r in tasks.rules(train)],
+                                        self.config["pseudocount"], self.config["floor"])
         self.tasks_spec = task_spec(tasks)
         return single_fit(seed, self.rule_prior, started=start, tasks_seen=len(train), callback=callback)
 
@@ -94,13 +94,18 @@ class SymbolicLearner(VectorBackedLearner):
         ckpt.write_progress(tasks=self.tasks_spec, progress={})
 
     def _load_state(self, run: RunDir) -> None:
+        from metaplastic.api import make_tasks
         from metaplastic.symbolic.prior import RulePrior
 
         train_progress(run)
         self.tasks_spec = run.tasks_spec()
         if run.has(RunDir.RULE_PRIOR):
+            if self.tasks_spec is None:
+                raise RunDirError(f"{str(run)!r} holds a rule prior but names no task family; the run directory is "
+                                  "corrupt")
+            domain = self._domain(make_tasks(self.tasks_spec))
             try:
-                self.rule_prior = RulePrior.from_json(run.read_text(RunDir.RULE_PRIOR, "rule prior"))
+                self.rule_prior = RulePrior.from_json(run.read_text(RunDir.RULE_PRIOR, "rule prior"), domain)
             except ConfigError as exc:
                 raise RunDirError(f"{str(run.file(RunDir.RULE_PRIOR))!r}: {exc}; the run directory is corrupt or "
                                   "foreign") from None

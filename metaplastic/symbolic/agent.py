@@ -12,7 +12,8 @@ Example:
     >>> from metaplastic.symbolic.domains import domain_for
     >>> from metaplastic.symbolic.prior import RulePrior
     >>> tasks = metaplastic.make_tasks("keydoor")
-    >>> agent = SymbolicVectorAgent(tasks, domain_for(tasks), RulePrior.uniform(), 2, noise=1e-3, acting="thompson")
+    >>> domain = domain_for(tasks)
+    >>> agent = SymbolicVectorAgent(tasks, domain, RulePrior.uniform(domain), 2, noise=1e-3, acting="thompson")
     >>> agent.reset([0, 1])
     >>> venv = tasks.make_vector_env(tasks.sample(2, seed=0))
     >>> obs, _ = venv.reset(seed=0)

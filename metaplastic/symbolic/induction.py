@@ -16,7 +16,6 @@ import numpy as np
 
 from metaplastic.core import OpCounts
 from metaplastic.symbolic.bits import bit_ops, coverage, pack, unpack
-from metaplastic.symbolic.domains.keydoor import PATTERNS, TEMPLATES
 from metaplastic.symbolic.prior import RulePrior
 
 
@@ -46,7 +45,7 @@ class Inducer:
     def __init__(self, domain: Any, num_lanes: int, prior: RulePrior, noise: float, counts: OpCounts):
         self.domain, self.num_lanes, self.prior, self.noise, self.counts = domain, int(num_lanes), prior, noise, counts
         self.must, self.must_not = pack(domain.must), pack(domain.must_not)
-        self.max_slots = domain.n_doors + 1
+        self.max_slots = domain.max_slots
         self.n_programs = np.zeros(self.num_lanes, dtype=np.int64)
         self.programs = np.full((self.num_lanes, 1, self.max_slots), -1, dtype=np.int64)
         self.log_prior = np.full((self.num_lanes, 1), -np.inf)
@@ -74,32 +73,10 @@ class Inducer:
             self.programs[lane, :n, : s - 1] = progs[:, :-1]  # the opens rules; empty door slots stay -1
             self.programs[lane, :n, -1] = progs[:, -1]  # the goal rule, always last
             self.log_prior[lane] = -np.inf
-            self.log_prior[lane, :n] = self._log_prior(progs)
+            self.log_prior[lane, :n] = self.domain.log_prior(progs, self.prior)
             self.mism[lane] = 0
             self.n_programs[lane] = n
             self.rows[lane] = 0
-
-    def _log_prior(self, progs: np.ndarray) -> np.ndarray:
-        """Per program: each door's opener by its template's pattern probability (shared
-        among the keys of that pattern), normalized over programs."""
-        d = self.domain
-        c = len(d.colours)
-        keys = np.unique(np.concatenate([progs[:, :-1] % (c * c) // c]).ravel())
-        goal_door = progs[:, -1] % c
-        out = np.zeros(len(progs))
-        for s in range(progs.shape[1] - 1):
-            rule = progs[:, s]
-            k, door = rule // c, rule % c
-            template = np.where(door == goal_door, TEMPLATES.index("goal"), TEMPLATES.index("opens"))
-            same = (keys[None, :] == door[:, None]).sum(axis=1)
-            alts = np.where(k == door, same, len(keys) - same)
-            p = np.array([[self.prior.prob(t, pat) for pat in PATTERNS] for t in TEMPLATES])
-            weight = p[template, np.where(k == door, 0, 1)]
-            # a door with no key of its colour: every key is K != D, with all the mass
-            weight = np.where(same == 0, 1.0, weight)
-            out += np.log(weight) - np.log(np.maximum(alts, 1))
-        out -= np.logaddexp.reduce(out)
-        return out
 
     def update(self, lanes: np.ndarray, facts: np.ndarray, heads: np.ndarray) -> None:
         """Fold one transition (a fact row and an outcome row) into each of ``lanes``."""

@@ -46,6 +46,9 @@ def _door(c: str) -> Term:
 class KeyDoorDomain:
     """Facts, rule pool and programs of one ``keydoor`` family (see the module doc)."""
 
+    templates = TEMPLATE_TEXT
+    pattern_names = PATTERNS
+
     def __init__(self, tasks: Any):
         self.tasks = tasks
         self.colours = COLOUR_NAMES[: tasks.config["colours"]]
@@ -82,6 +85,7 @@ class KeyDoorDomain:
         self.rule_head = np.array(head, dtype=np.int64)
         self.rule_template = np.array(template, dtype=np.int64)
         self.rule_pattern = np.array(pattern, dtype=np.int64)
+        self.max_slots = self.n_doors + 1  # an opens rule per door slot, then the goal rule
 
     # -- rule indices -----------------------------------------------------------------------
     def _index(self, template: str, key: str, door: str) -> int:
@@ -93,6 +97,27 @@ class KeyDoorDomain:
 
     def opens_rule(self, key: str, door: str) -> int:
         return self._index("opens", key, door)
+
+    def log_prior(self, progs: np.ndarray, prior: Any) -> np.ndarray:
+        """Per program: each door's opener by its template's pattern probability (shared
+        among the keys of that pattern), normalized over programs."""
+        c = len(self.colours)
+        keys = np.unique(np.concatenate([progs[:, :-1] % (c * c) // c]).ravel())
+        goal_door = progs[:, -1] % c
+        out = np.zeros(len(progs))
+        for s in range(progs.shape[1] - 1):
+            rule = progs[:, s]
+            k, door = rule // c, rule % c
+            template = np.where(door == goal_door, TEMPLATES.index("goal"), TEMPLATES.index("opens"))
+            same = (keys[None, :] == door[:, None]).sum(axis=1)
+            alts = np.where(k == door, same, len(keys) - same)
+            p = np.array([[prior.prob(t, pat) for pat in PATTERNS] for t in TEMPLATES])
+            weight = p[template, np.where(k == door, 0, 1)]
+            # a door with no key of its colour: every key is K != D, with all the mass
+            weight = np.where(same == 0, 1.0, weight)
+            out += np.log(weight) - np.log(np.maximum(alts, 1))
+        out -= np.logaddexp.reduce(out)
+        return out
 
     # -- reading observations -----------------------------------------------------------------
     def objects(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
