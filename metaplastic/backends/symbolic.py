@@ -27,7 +27,7 @@ from metaplastic.runs.rundir import Checkpoint, RunDir
 from metaplastic.symbolic.params import SYMBOLIC_PARAMS
 
 #: The task families with a domain theory (``metaplastic.symbolic.domains.DOMAINS``).
-FAMILIES = ("keydoor",)
+FAMILIES = ("keydoor", "blocks")
 
 
 class SymbolicLearner(VectorBackedLearner):

@@ -59,8 +59,7 @@ class Inducer:
 
     def start(self, lanes: np.ndarray, obs: np.ndarray) -> None:
         """Enumerate the programs of each lane's task from its first observation."""
-        keys, doors, _ = self.domain.objects(obs)
-        built = [self.domain.programs(keys[i], doors[i]) for i in range(len(lanes))]
+        built = [self.domain.programs_for(obs[i]) for i in range(len(lanes))]
         top = max([len(p) for p, _ in built] + [self.programs.shape[1]])
         if top > self.programs.shape[1]:
             grow = top - self.programs.shape[1]

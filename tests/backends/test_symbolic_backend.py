@@ -141,3 +141,24 @@ def test_the_true_program_never_mispredicts():
         match = [p for p in range(len(progs)) if progs[p, -1] == dom.true_goal_rule(rule)
                  and set(progs[p, :-1][progs[p, :-1] >= 0]) == true_opens]
         assert len(match) == 1 and agent.inducer.mism[lane, match[0]] == 0, (lane, c)
+
+
+class TestSymbolicBlocks(LearnerConformance):
+    @pytest.fixture
+    def learner(self):
+        return metaplastic.make("symbolic", prior_tasks=300)
+
+    @pytest.fixture
+    def tasks(self):
+        return metaplastic.make_tasks("blocks:steps=20")
+
+
+def test_blocks_goal_is_induced_and_played_near_optimally():
+    tasks = metaplastic.make_tasks("blocks")
+    learner = metaplastic.make("symbolic", prior_tasks=1000)
+    learner.meta_train(tasks, budget=1, seed=0, show_progress=False)
+    assert {"stack", "unstack", "on"} == set(learner.rule_prior.probs["goal"])
+    mine = metaplastic.evaluate(learner, tasks, n_tasks=200, seed=2)
+    best = metaplastic.evaluate("oracle", tasks, n_tasks=200, seed=2)
+    assert mine.per_episode_mean[-1] == pytest.approx(best.per_episode_mean[-1])  # the rule is known by then
+    assert mine.return_mean >= 0.97 * best.return_mean

@@ -13,6 +13,7 @@ from metaplastic.errors import ConfigError
 
 DOMAINS: Mapping[str, str] = {
     "keydoor": "metaplastic.symbolic.domains.keydoor:KeyDoorDomain",
+    "blocks": "metaplastic.symbolic.domains.blocks:BlocksDomain",
 }
 
 

@@ -144,6 +144,11 @@ class KeyDoorDomain:
                 goals.append(g)
         return np.array(rows, dtype=np.int64).reshape(len(rows), len(doors) + 1), np.array(goals, dtype=np.int64)
 
+    def programs_for(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The programs of the task one observation shows (see :meth:`programs`)."""
+        keys, doors, _ = self.objects(np.asarray(obs)[None])
+        return self.programs(keys[0], doors[0])
+
     def transition_rows(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
                         next_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fact rows ``(B, facts)`` and outcome rows ``(B, heads)`` of a batch of transitions."""
