@@ -66,7 +66,7 @@ class SymbolicLearner(VectorBackedLearner):
         if self.tasks_spec is None:
             self.tasks_spec = task_spec(tasks)
         return SymbolicVectorAgent(tasks, domain, self._prior(domain), num_lanes, noise=self.config["noise"],
-                                   acting=self.config["acting"])
+                                   acting=self.config["acting"], engine=self.config["engine"])
 
     def agent(self, tasks: TaskDistribution) -> Agent:
         """One agent; ``agent.explain()`` lists the rules it believes, with their probabilities."""

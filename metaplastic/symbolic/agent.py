@@ -31,23 +31,28 @@ from metaplastic.core import OpCounts
 from metaplastic.errors import ConfigError
 from metaplastic.runtime.sampling import lanes_rng
 from metaplastic.runtime.vector import SingleLaneAgent
-from metaplastic.symbolic.induction import Inducer
+from metaplastic.symbolic.induction import Inducer, SolverInducer
 from metaplastic.symbolic.language import Rule
 from metaplastic.symbolic.prior import RulePrior
 
 ACTING = ("thompson", "map")
+#: Induction engines behind one interface: enumeration with Numba coverage, or clingo.
+ENGINES = {"enumerate": Inducer, "clingo": SolverInducer}
 
 
 class SymbolicVectorAgent:
     """``num_lanes`` rule-inducing agents stepped together (see the module doc)."""
 
-    def __init__(self, tasks: Any, domain: Any, prior: RulePrior, num_lanes: int, *, noise: float, acting: str):
+    def __init__(self, tasks: Any, domain: Any, prior: RulePrior, num_lanes: int, *, noise: float, acting: str,
+                 engine: str = "enumerate"):
         if acting not in ACTING:
             raise ConfigError(f"symbolic: unknown acting rule {acting!r}; choose one of {', '.join(ACTING)}")
         self.tasks, self.domain, self.prior = tasks, domain, prior
         self.num_lanes, self.acting, self.noise = int(num_lanes), acting, float(noise)
         self.counts = OpCounts()
-        self.inducer = Inducer(domain, self.num_lanes, prior, self.noise, self.counts)
+        if engine not in ENGINES:
+            raise ConfigError(f"symbolic: unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.inducer = ENGINES[engine](domain, self.num_lanes, prior, self.noise, self.counts)
         self.rng = np.random.default_rng()
         self.started = np.zeros(self.num_lanes, dtype=bool)
         self.need = np.ones(self.num_lanes, dtype=bool)
@@ -91,8 +96,7 @@ class SymbolicVectorAgent:
         facts, heads = self.domain.transition_rows(np.asarray(obs)[lanes], np.asarray(actions)[lanes],
                                                    np.asarray(rewards)[lanes], np.asarray(next_obs)[lanes])
         self.inducer.update(lanes, facts, heads)
-        wrong = self.inducer.mism[lanes, self.program[lanes]] > 0
-        self.need[lanes[wrong]] = True
+        self.need[lanes[self.inducer.refuted(lanes, self.program[lanes])]] = True
 
     def end_episode(self, mask: Any) -> None:
         self.need |= np.asarray(mask, dtype=bool)

@@ -88,6 +88,10 @@ class Inducer:
         c.rule_evals += len(self.domain.rules) * len(lanes) + int((self.programs[lanes] >= 0).sum())
         c.bit_ops += bit_ops(len(self.domain.rules), len(lanes), table.shape[1])
 
+    def refuted(self, lanes: np.ndarray, programs: np.ndarray) -> np.ndarray:
+        """Whether each lane's program ``programs[i]`` has mispredicted an outcome."""
+        return self.mism[lanes, programs] > 0
+
     def log_posterior(self, lane: int) -> np.ndarray:
         n = self.n_programs[lane]
         heads = len(self.domain.heads)
@@ -113,3 +117,64 @@ class Inducer:
         for rule in np.unique(progs[progs >= 0]):
             out[int(rule)] = float(post[(progs == rule).any(axis=1)].sum())
         return out
+
+
+class SolverInducer(Inducer):
+    """The same interface with the clingo engine (:mod:`metaplastic.symbolic.solver`): the
+    posterior is the prior restricted to the programs consistent with every transition (the
+    ``noise -> 0`` limit of :class:`Inducer`). Each lane keeps its transition rows; a solve
+    runs when a lane's posterior is read after new rows."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.facts_log: list[list[np.ndarray]] = [[] for _ in range(self.num_lanes)]
+        self.heads_log: list[list[np.ndarray]] = [[] for _ in range(self.num_lanes)]
+        self.cache: dict[int, np.ndarray] = {}
+
+    def start(self, lanes: np.ndarray, obs: np.ndarray) -> None:
+        super().start(lanes, obs)
+        for lane in lanes:
+            self.facts_log[int(lane)], self.heads_log[int(lane)] = [], []
+            self.cache.pop(int(lane), None)
+
+    def update(self, lanes: np.ndarray, facts: np.ndarray, heads: np.ndarray) -> None:
+        for row, lane in enumerate(lanes):
+            self.facts_log[int(lane)].append(facts[row])
+            self.heads_log[int(lane)].append(heads[row])
+            self.cache.pop(int(lane), None)
+        self.rows[lanes] += 1
+        self.counts.posterior_updates += len(lanes)
+
+    def consistent(self, lane: int) -> np.ndarray:
+        """Whether each of the lane's programs is consistent with all its transitions."""
+        from metaplastic.symbolic.solver import consistent_programs
+
+        lane = int(lane)
+        if lane not in self.cache:
+            n = self.n_programs[lane]
+            ok = np.zeros(n, dtype=bool)
+            if self.facts_log[lane]:
+                progs = self.programs[lane, :n]
+                ok[consistent_programs(self.domain, progs, np.array(self.facts_log[lane]),
+                                       np.array(self.heads_log[lane]))] = True
+                used = len(np.unique(progs[progs >= 0]))
+                self.counts.rule_evals += used * len(self.facts_log[lane])  # the ground rule bodies clingo checks
+            else:
+                ok[:] = True
+            self.cache[lane] = ok
+        return self.cache[lane]
+
+    def log_posterior(self, lane: int) -> np.ndarray:
+        n = self.n_programs[lane]
+        ok = self.consistent(lane)
+        if not ok.any():  # no program explains the data (not in a deterministic domain): the prior
+            ok = np.ones(n, dtype=bool)
+        lp = np.where(ok, self.log_prior[lane, :n], -np.inf)
+        return lp - np.logaddexp.reduce(lp)
+
+    def refuted(self, lanes: np.ndarray, programs: np.ndarray) -> np.ndarray:
+        return np.array([not self.consistent(int(lane))[int(p)] for lane, p in zip(lanes, programs)], dtype=bool)

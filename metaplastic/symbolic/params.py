@@ -2,7 +2,7 @@
 
 Example:
     >>> [p.name for p in SYMBOLIC_PARAMS][:2]
-    ['algo', 'acting']
+    ['algo', 'engine']
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from metaplastic.params import Param
 SYMBOLIC_PARAMS = (
     Param("algo", str, "rule-induction", "meta-training algorithm: fit the rule prior to the training tasks' rules, "
           "induce each task's rule in the inner loop", choices=("rule-induction",)),
+    Param("engine", str, "enumerate", "induction engine: enumerate (programs scored with Numba coverage on packed "
+          "facts) or clingo (answer set programming; extra 'symbolic')", choices=("enumerate", "clingo")),
     Param("acting", str, "thompson", "which program a lane acts on: a posterior draw (thompson) or the most probable "
           "(map)", choices=("thompson", "map")),
     Param("prior", str, "learned", "rule prior: learned (meta-trained; uniform before) or uniform (ablation)",
