@@ -82,6 +82,14 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{_num(x['throughput'].get('decisions_per_s'))} | {_num(o['macs'])} | {_num(o['acs'])} | "
                      f"{_num(o['synaptic_events'])} | {_num(o['neuron_updates'])} | {_num(o['synaptic_updates'])} | "
                      f"{_num(o['mem_bytes'])} | {_num(sparsity)} |")
+    inference = ("energy_evals", "grad_evals", "posterior_updates", "rule_evals", "bit_ops")
+    working = {n: x["ops_per_decision"] for n, x in b.items() if any(x["ops_per_decision"].get(k) for k in inference)}
+    if working:  # task inference and rule induction: their own counts (their arithmetic is in MACs and bit ops)
+        lines += ["", "Inference and induction work per decision (energy and gradient evaluations, posterior updates, "
+                  "rule evaluations, 64-bit word operations on packed facts):", "",
+                  "| backend | energy evals | gradient evals | posterior updates | rule evals | bit ops |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {n} | " + " | ".join(_num(o.get(k, 0)) for k in inference) + " |" for n, o in working.items()]
     profiles = list(report["profiles"])
     lines += ["", "## Modelled energy per decision", "",
               "Dynamic energy = counted operations × energy per operation at the profile's peak efficiency: a lower "
