@@ -3,8 +3,9 @@ acts on it, ``B`` lanes at once (a :class:`~metaplastic.core.VectorAgent`).
 
 At each episode's start, and as soon as the program it acts on mispredicts an outcome, a
 lane picks a program — a posterior draw (``acting="thompson"``, the default) or the most
-probable one (``"map"``) — and executes the program's policy rules (pick the goal rule's
-key, try its door); where no rule can fire it explores. ``explain(lane)`` lists the rules
+probable one (``"map"``) — and executes the program's policy rules, a decision list, on the
+state's facts (:func:`~metaplastic.symbolic.language.fire`); where no rule fires, or its
+action names nothing in the room, it explores (a uniformly random action). ``explain(lane)`` lists the rules
 believed, with their posterior probabilities.
 
 Example:
@@ -32,7 +33,7 @@ from metaplastic.errors import ConfigError
 from metaplastic.runtime.sampling import lanes_rng
 from metaplastic.runtime.vector import SingleLaneAgent
 from metaplastic.symbolic.induction import Inducer, SolverInducer
-from metaplastic.symbolic.language import Rule
+from metaplastic.symbolic.language import Rule, fire
 from metaplastic.symbolic.prior import RulePrior
 
 ACTING = ("thompson", "map")
@@ -57,6 +58,7 @@ class SymbolicVectorAgent:
         self.started = np.zeros(self.num_lanes, dtype=bool)
         self.need = np.ones(self.num_lanes, dtype=bool)
         self.program = np.zeros(self.num_lanes, dtype=np.int64)
+        self._policies: dict[int, tuple[Rule, ...]] = {}
 
     def reset(self, seeds: Any) -> None:
         self.rng = lanes_rng(seeds, self.num_lanes)
@@ -84,9 +86,22 @@ class SymbolicVectorAgent:
         if todo.size:
             self._choose(todo)
         goal_rules = self.inducer.programs[np.arange(self.num_lanes), self.program, -1]
+        actions = self.rng.integers(self.tasks.action_space.n, size=self.num_lanes)  # explore where no rule fires
+        facts = self.domain.state_facts(obs)
+        for lane in np.flatnonzero(active):
+            rules = self._policy(int(goal_rules[lane]))
+            head = fire(rules, facts[lane])
+            self.counts.rule_evals += len(rules)
+            action = None if head is None else self.domain.action_of(head, obs[lane])
+            if action is not None:
+                actions[lane] = action
         self.counts.decisions += int(active.sum())
-        self.counts.rule_evals += 2 * int(active.sum())  # the two policy rules
-        return self.domain.act(goal_rules, obs, self.rng)
+        return actions
+
+    def _policy(self, goal_rule: int) -> tuple[Rule, ...]:
+        if goal_rule not in self._policies:
+            self._policies[goal_rule] = self.domain.policy_rules(goal_rule)
+        return self._policies[goal_rule]
 
     def observe(self, obs: Any, actions: Any, rewards: Any, next_obs: Any, terminated: Any, truncated: Any,
                 active: Any) -> None:

@@ -181,3 +181,61 @@ def parse_program(text: str) -> tuple[Rule, ...]:
     """Rules of a Prolog-style program, one clause per line (``%`` starts a comment)."""
     lines = (line.split("%", 1)[0].strip() for line in text.splitlines())
     return tuple(parse_rule(line) for line in lines if line)
+
+
+# -- executing rules ---------------------------------------------------------------------------
+def _unify(pattern: Term, fact: Term, binding: dict[str, Term]) -> dict[str, Term] | None:
+    if pattern.is_variable:
+        bound = binding.get(pattern.name)
+        if bound is None:
+            return {**binding, pattern.name: fact}
+        return binding if bound == fact else None
+    if pattern.name != fact.name or len(pattern.args) != len(fact.args):
+        return None
+    for p, f in zip(pattern.args, fact.args):
+        binding = _unify(p, f, binding)
+        if binding is None:
+            return None
+    return binding
+
+
+def _substitute(term: Term, binding: dict[str, Term]) -> Term:
+    if term.is_variable:
+        return binding.get(term.name, term)
+    return Term(term.name, tuple(_substitute(a, binding) for a in term.args))
+
+
+def _solutions(body: tuple[Literal, ...], facts: frozenset[Term], binding: dict[str, Term]):
+    if not body:
+        yield binding
+        return
+    first, rest = body[0], body[1:]
+    if first.negated:  # negation as failure, on the literal as bound so far
+        ground = _substitute(first.atom, binding)
+        if not any(_unify(ground, f, {}) is not None for f in facts):
+            yield from _solutions(rest, facts, binding)
+        return
+    for fact in facts:
+        found = _unify(first.atom, fact, binding)
+        if found is not None:
+            yield from _solutions(rest, facts, found)
+
+
+def fire(rules: tuple[Rule, ...], facts: frozenset[Term]) -> Term | None:
+    """The head of the first rule whose body holds in ``facts`` (a state's true ground
+    facts), its variables bound by the first match; ``None`` when no rule fires (a policy
+    then explores). Rules are tried in order (a decision list).
+
+    Example:
+        >>> rules = parse_program("try(door(D)) :- holding(K), opener(K, D).\\npick(key(red)) :- \\\\+ holding(red).")
+        >>> fire(rules, frozenset({parse_rule("holding(red).").head, parse_rule("opener(red, blue).").head})).text()
+        'try(door(blue))'
+        >>> fire(rules, frozenset()).text()
+        'pick(key(red))'
+        >>> fire(rules, frozenset({parse_rule("holding(red).").head})) is None
+        True
+    """
+    for rule in rules:
+        for binding in _solutions(rule.body, facts, {}):
+            return _substitute(rule.head, binding)
+    return None

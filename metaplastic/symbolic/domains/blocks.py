@@ -10,9 +10,10 @@ A transition becomes the facts ``one_column``, ``all_on_floor`` and ``goal_holds
 state the move leads to, and the outcome ``reward``. An ON task always shows its
 ``goal_on`` facts and the others never do, so a room with a ``goal_on`` fact has the one
 program ON and a room without has STACK and UNSTACK: the prior (how often each goal recurs
-in training) and the first rewards decide between them. A program is acted on by planning:
-the first move of a shortest plan to its goal (:func:`metaplastic.tasks.blocks.optimal_move`);
-when the goal already holds without paying, or the plan cannot be made, the agent explores.
+in training) and the first rewards decide between them. A program is acted on by its policy
+rule ``move(X, Y) :- first_move(G, X, Y)``, executed on the room's planning facts (the first
+move of a shortest plan to each goal, :func:`metaplastic.tasks.blocks.optimal_move`); when
+it cannot fire (the goal already holds without paying) the agent explores.
 
 Example:
     >>> import metaplastic
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from metaplastic.symbolic.language import Literal, Rule, Term
-from metaplastic.tasks.blocks import ABSENT, FLOOR, below_of, optimal_move, satisfied
+from metaplastic.tasks.blocks import ABSENT, BLOCK_NAMES, FLOOR, below_of, optimal_move, satisfied
 
 GOALS = ("stack", "unstack", "on")
 _BODIES = {"stack": (Term("one_column"),), "unstack": (Term("all_on_floor"),),
@@ -96,21 +97,31 @@ class BlocksDomain:
     def policy_rules(self, goal_rule: int) -> tuple[Rule, ...]:
         """The acting rule of a goal: move along a shortest plan to it."""
         goal = Term(GOALS[goal_rule])
-        return (Rule(Term("move", (Term("X"), Term("Y"))), (Literal(Term("first_move", (goal, Term("X"), Term("Y")))),)),)
+        return (Rule(Term("move", (Term("X"), Term("Y"))),
+                     (Literal(Term("first_move", (goal, Term("X"), Term("Y")))),)),)
 
-    def act(self, goal_rules: np.ndarray, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        goals, states = self._goal_pairs(obs), self._states(obs)
-        n_actions = self.m * (self.m + 1)
-        out = rng.integers(n_actions, size=len(obs))
-        for lane, (rule, goal, state) in enumerate(zip(goal_rules, goals, states)):
-            kind = GOALS[int(rule)]
-            if not state or (kind == "on" and (goal is None or max(goal) >= len(state))):
-                continue
-            move = optimal_move(kind, goal if kind == "on" else None, state)
-            if move is not None:
-                x, y = move
-                out[lane] = x * (self.m + 1) + (y if y != FLOOR else self.m)
+    def state_facts(self, obs: np.ndarray) -> list[frozenset[Term]]:
+        """Each lane's planning facts: ``first_move(G, X, Y)``, the first move of a shortest
+        plan to each goal ``G`` this room can have (none once the goal holds)."""
+        out = []
+        for goal, state in zip(self._goal_pairs(obs), self._states(obs)):
+            facts = set()
+            kinds = ("on",) if goal is not None else ("stack", "unstack")
+            for kind in kinds:
+                if not state or (kind == "on" and max(goal) >= len(state)):
+                    continue
+                move = optimal_move(kind, goal if kind == "on" else None, state)
+                if move is not None:
+                    x, y = move
+                    where = Term("floor") if y == FLOOR else Term(BLOCK_NAMES[y])
+                    facts.add(Term("first_move", (Term(kind), Term(BLOCK_NAMES[x]), where)))
+            out.append(frozenset(facts))
         return out
+
+    def action_of(self, head: Term, obs: np.ndarray) -> int | None:
+        x = BLOCK_NAMES.index(head.args[0].name)
+        y = self.m if head.args[1].name == "floor" else BLOCK_NAMES.index(head.args[1].name)
+        return x * (self.m + 1) + y
 
     # -- the hidden rule ---------------------------------------------------------------------------
     def true_goal_rule(self, rule: dict[str, Any]) -> int:

@@ -13,8 +13,9 @@ step), and the outcomes ``opened(door(c))`` (a door that opened at this step) an
 A hypothesis (a *program*) is one ``opens`` rule per door of the task and one ``goal`` rule
 agreeing with its door's ``opens`` rule; a task's hidden rule is one program. Argument
 patterns (``K = D``: the key's colour matches the door's; ``K != D``) are what the prior
-learns. A program is acted on through its goal rule: ``try(door(D)) :- holding(K)`` and
-``pick(key(K)) :- \\+ holding(K)``.
+learns. A program is acted on through its goal rule's policy rules, a decision list
+executed on the room's facts (:func:`metaplastic.symbolic.language.fire`):
+``try(door(D)) :- holding(K)`` then ``pick(key(K)) :- \\+ holding(K)``.
 
 Example:
     >>> import metaplastic
@@ -184,18 +185,20 @@ class KeyDoorDomain:
         return (Rule(Term("try", (door,)), (Literal(Term("holding", (key,))),)),
                 Rule(Term("pick", (Term("key", (key,)),)), (Literal(Term("holding", (key,)), negated=True),)))
 
-    def act(self, goal_rules: np.ndarray, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Actions of the policy rules of each lane's goal rule; a lane whose rule cannot fire
-        (its key or door is not in the room) explores: a uniformly random action."""
-        c = len(self.colours)
-        keys, doors, held = self.objects(obs)
-        k, d = np.divmod(np.asarray(goal_rules) - c * c, c)
-        key_slot = np.argmax(keys == k[:, None], axis=1)
-        door_slot = np.argmax(doors == d[:, None], axis=1)
-        can = (keys == k[:, None]).any(axis=1) & (doors == d[:, None]).any(axis=1)
-        action = np.where(held == k, self.n_keys + door_slot, key_slot)
-        explore = rng.integers(self.n_keys + self.n_doors, size=len(obs))
-        return np.where(can, action, explore)
+    def state_facts(self, obs: np.ndarray) -> list[frozenset[Term]]:
+        """Each lane's true facts the policy rules read: ``holding(c)`` of the held key."""
+        _, _, held = self.objects(obs)
+        return [frozenset({Term("holding", (Term(self.colours[h]),))}) if h >= 0 else frozenset() for h in held]
+
+    def action_of(self, head: Term, obs: np.ndarray) -> int | None:
+        """The action a fired head names in this room (``None``: its key or door is absent)."""
+        keys, doors, _ = self.objects(np.asarray(obs)[None])
+        colour = self.colours.index(head.args[0].args[0].name)
+        if head.name == "pick":
+            slots = np.flatnonzero(keys[0] == colour)
+            return int(slots[0]) if len(slots) else None
+        slots = np.flatnonzero(doors[0] == colour)
+        return self.n_keys + int(slots[0]) if len(slots) else None
 
     def true_goal_rule(self, rule: dict[str, Any]) -> int:
         """The goal rule of a task's hidden rule (as ``KeyDoor.rules`` gives it)."""
