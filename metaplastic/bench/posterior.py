@@ -48,6 +48,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from metaplastic.bench.report import json_safe
 from metaplastic.errors import ConfigError
 
 __all__ = ["DEFAULT_AFTER", "PosteriorPicture", "Trial", "energy_model", "parse_after", "with_engine", "recorded_trial", "replay",
@@ -265,7 +266,7 @@ class PosteriorPicture:
             entry["exact"] = _stats(self.rows["exact"][i], self.truth) if self.exact else None
             entry["kl_exact_engine"] = self.kl(i)
             per_k[str(k)] = entry
-        return _finite({
+        return json_safe({
             "family": self.family, "tasks": self.tasks, "engine": self.engine, "split": "test",
             "task_index": self.task_index, "task_seed": self.task_seed, "seed": self.seed,
             "names": list(self.names), "true_z": self.truth.tolist(), "transitions_in_trial": self.transitions,
@@ -283,16 +284,6 @@ def _stats(belief: Any, truth: np.ndarray) -> dict[str, Any] | None:
     low, high = credible_interval(belief, LEVEL)
     return {"mean": belief.mean().tolist(), "ci90": np.stack([low, high], axis=1).tolist(),
             "covers": ((low <= truth) & (truth <= high)).tolist()}
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
 
 
 def _coord(belief: Any, c: int) -> tuple[np.ndarray, np.ndarray]:

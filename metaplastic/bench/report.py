@@ -148,7 +148,7 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     if not pngs:
         report["plots_note"] = "no plots: matplotlib is not installed (pip install 'metaplastic[plot]')"
     files = {f"{name}.png": data for name, data in pngs.items()}
-    files["report.json"] = (json.dumps(_finite(report), indent=2, allow_nan=False, default=_jsonable) + "\n").encode()
+    files["report.json"] = (json.dumps(json_safe(report), indent=2, allow_nan=False, default=_jsonable) + "\n").encode()
     files["report.md"] = markdown(report).encode()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -167,16 +167,16 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     return {name: out / name for name in files}
 
 
-def _finite(x: Any) -> Any:
+def json_safe(x: Any) -> Any:
     """``x`` with every non-finite float replaced by None (JSON has no NaN or Infinity)."""
     import math
 
     if isinstance(x, float):
         return x if math.isfinite(x) else None
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
+        return [json_safe(v) for v in x]
     return x
 
 
