@@ -52,6 +52,11 @@ class SymbolicLearner(VectorBackedLearner):
 
         if self.config["prior"] == "uniform" or self.rule_prior is None:
             return RulePrior.uniform(domain)
+        fits = set(self.rule_prior.probs) == set(domain.templates) and all(
+            set(ps) == set(domain.pattern_names) for ps in self.rule_prior.probs.values())
+        if not fits:
+            raise ConfigError(f"backend symbolic: this learner's rule prior was fitted to {self.tasks_spec!r}, whose "
+                              f"templates differ from {domain.tasks.name}'s; meta-train it on these tasks")
         return self.rule_prior
 
     def prepare(self, tasks: TaskDistribution) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from metaplastic.energy_models.diagnostics import probs_on_values
 from metaplastic.energy_models.model import EnergyModel
 from metaplastic.errors import ConfigError
 from metaplastic.tasks.latent import BoxSpace, EnumeratedSpace
@@ -32,8 +33,9 @@ def _sample(engine: Any, lanes: np.ndarray, draws: np.ndarray, rng: np.random.Ge
 
 def _mean(engine: Any, lanes: np.ndarray, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     space = engine.model.latent.space
-    if isinstance(space, EnumeratedSpace):
-        return np.stack([b.points[np.argmax(b.weights)] for b in (engine.belief(int(lane)) for lane in lanes)])
+    if isinstance(space, EnumeratedSpace):  # the most probable value (particles and samples counted at their nearest value)
+        values = space.array()
+        return np.stack([values[np.argmax(probs_on_values(engine.belief(int(lane)), values))] for lane in lanes])
     return engine.mean(lanes)
 
 

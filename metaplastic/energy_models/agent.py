@@ -2,8 +2,9 @@
 task's hidden parameters from the transitions of the trial, and acts as the family's oracle
 would if shown the latent value its acting rule picks (a posterior draw by default).
 
-A :class:`~metaplastic.core.VectorAgent`: lanes share nothing; lane ``i`` draws at the
-start of each episode (``resample_every = 0``) or also every ``resample_every`` steps, and,
+A :class:`~metaplastic.core.VectorAgent`: lanes share no belief; their random draws come
+from one generator seeded by all lane seeds (the project's convention), so the same seeds
+and batch give the same actions. Lane ``i`` draws at the start of each episode (``resample_every = 0``) or also every ``resample_every`` steps, and,
 where the engine can tell (enumerated latents), as soon as its current value is ruled out.
 
 Example:

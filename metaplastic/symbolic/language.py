@@ -215,7 +215,7 @@ def _solutions(body: tuple[Literal, ...], facts: frozenset[Term], binding: dict[
         if not any(_unify(ground, f, {}) is not None for f in facts):
             yield from _solutions(rest, facts, binding)
         return
-    for fact in facts:
+    for fact in sorted(facts, key=Term.text):  # a fixed order: the same binding in every process
         found = _unify(first.atom, fact, binding)
         if found is not None:
             yield from _solutions(rest, facts, found)

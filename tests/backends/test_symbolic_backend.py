@@ -162,3 +162,11 @@ def test_blocks_goal_is_induced_and_played_near_optimally():
     best = metaplastic.evaluate("oracle", tasks, n_tasks=200, seed=2)
     assert mine.per_episode_mean[-1] == pytest.approx(best.per_episode_mean[-1])  # the rule is known by then
     assert mine.return_mean >= 0.97 * best.return_mean
+
+
+def test_rule_prior_of_another_family_is_refused():
+    learner = metaplastic.make("symbolic", prior_tasks=100)
+    learner.meta_train(metaplastic.make_tasks("keydoor"), budget=1, seed=0, show_progress=False)
+    with pytest.raises(ConfigError, match="meta-train it on these tasks") as err:
+        learner.vector_agent(metaplastic.make_tasks("blocks"), 1)
+    assert "\n" not in str(err.value)

@@ -125,3 +125,18 @@ def test_a_recorded_belief_does_not_change_with_later_updates():
     h.append(np.array([0]), np.array([[1.0, 0.0]]), np.array([[1]]), np.array([-0.1]), np.array([[1.0, 1.0]]))
     engine.update(np.array([0]), h)
     np.testing.assert_array_equal(before.points, points)
+
+
+def test_posterior_mean_on_enumerated_values_takes_the_most_probable_value():
+    """With particles (equal weights after resampling), the rule must count mass per value."""
+    from metaplastic.energy_models.acting import ACTING
+    from metaplastic.energy_models.diagnostics import probs_on_values
+
+    tasks = metaplastic.make_tasks("gridnavi")
+    values = tasks.latent().space.array()
+    model = EnergyModel(tasks.latent(), CategoricalPrior(np.full(25, 1 / 25)), 0.0, 0.25)
+    engine = make_engine("langevin", model, 1, InferenceSettings(particles=200), OpCounts())
+    engine.reset(np.random.default_rng(0))
+    z = ACTING["posterior-mean"].choose(engine, np.array([0]), np.zeros(1, int), np.random.default_rng(1))
+    best = values[np.argmax(probs_on_values(engine.belief(0), values))]
+    np.testing.assert_array_equal(z[0], best)

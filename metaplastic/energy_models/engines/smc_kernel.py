@@ -113,7 +113,9 @@ def smc_update(energy, law_fn, box, lanes, U, logw, E, G, step, prior_prm, law_p
             stages += 1
             left = 1.0 - beta
             delta = left
+            limited = False  # a stage cut short by the effective sample size ends at half: resample then
             if stages < MAX_STAGES and _ess(logw[lane], ll, left, w) < 0.5 * n_part:
+                limited = True
                 lo_d, hi_d = 0.0, left
                 for _ in range(30):
                     mid = 0.5 * (lo_d + hi_d)
@@ -132,7 +134,7 @@ def smc_update(energy, law_fn, box, lanes, U, logw, E, G, step, prior_prm, law_p
                     E[lane, n] -= delta * ll[n]
                     for i in range(d):
                         G[lane, n, i] -= delta * gl[n, i]
-            if _ess(logw[lane], ll, 0.0, w) >= 0.5 * n_part:
+            if _ess(logw[lane], ll, 0.0, w) >= 0.5 * n_part and not limited:
                 continue  # the particles still represent this stage's posterior: no move needed
             # systematic resampling
             u0 = np.random.random() / n_part
