@@ -120,12 +120,12 @@ class LangevinEngine(Engine):
         if not isinstance(space, EnumeratedSpace):
             return super().ruled_out(lanes, z)
         values = space.array()
-        target = value_index(z, values)
-        out = np.zeros(len(lanes), dtype=bool)
-        for row, lane in enumerate(lanes):
-            near = value_index(self.U[lane], values)
-            out[row] = normalize_log(self.logw[lane])[near == target[row]].sum() < RULED_OUT_MASS
-        return out
+        lanes = np.asarray(lanes, dtype=np.int64)
+        u = self.U[lanes]  # (b, particles, d); z = u for an enumerated latent's relaxed form
+        near = value_index(u.reshape(-1, u.shape[-1]), values).reshape(u.shape[:2])
+        target = value_index(np.asarray(z, dtype=np.float64).reshape(len(lanes), -1), values)
+        mass = (normalize_log(self.logw[lanes]) * (near == target[:, None])).sum(axis=1)
+        return mass < RULED_OUT_MASS
 
     def belief(self, lane: int) -> Belief:
         return Belief(points=self.model.to_z(self.U[lane]), weights=normalize_log(self.logw[lane]))
