@@ -450,7 +450,7 @@ def explain_cmd(run_dir: Path, tasks_spec: str | None, episodes: int | None, tas
     learner = metaplastic.load(run)
     if not isinstance(learner, SymbolicLearner):
         raise MetaplasticError(f"explain needs a run of backend 'symbolic'; {str(run_dir)!r} is a run of backend "
-                               f"{getattr(learner, 'name', '?')!r}, which induces no rules")
+                               f"{learner.name!r}, which induces no rules")
     tasks_spec = tasks_spec if tasks_spec is not None else run.tasks_spec()
     if tasks_spec is None:
         raise click.UsageError("--tasks is required (the run does not say which tasks it was trained on)")

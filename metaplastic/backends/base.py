@@ -40,6 +40,17 @@ def train_progress(run: RunDir) -> Any:
     return TrainProgress.from_dict(require_progress(run))  # from_dict raises one-line RunDirErrors
 
 
+def fitted_tasks(run: RunDir, what: str) -> Any:
+    """The task distribution a run's fitted ``what`` (a prior) was fitted to, rebuilt from the
+    run's task spec; a one-line :class:`RunDirError` when the run names none."""
+    from metaplastic.api import make_tasks
+
+    spec = run.tasks_spec()
+    if spec is None:
+        raise RunDirError(f"{str(run)!r} holds {what} but names no task family; the run directory is corrupt")
+    return make_tasks(spec)
+
+
 def saved_state_file(run: RunDir, name: str) -> tuple[Any, bool]:
     """``(progress, present)``: the run's training progress and whether its optimizer-state
     file ``name`` is there; a one-line :class:`RunDirError` when the run records updates but

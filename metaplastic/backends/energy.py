@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, single_fit, train_progress
+from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, fitted_tasks, single_fit, train_progress
 from metaplastic.core import Agent, Capabilities, LatentFamily, TaskDistribution, VectorAgent
 from metaplastic.energy_models.params import ENERGY_PARAMS, SETTINGS_KEYS
 from metaplastic.errors import ConfigError, RunDirError
@@ -112,16 +112,13 @@ class EnergyLearner(VectorBackedLearner):
         ckpt.write_progress(tasks=self.tasks_spec, progress={})
 
     def _load_state(self, run: RunDir) -> None:
-        from metaplastic.api import make_tasks
         from metaplastic.energy_models.model import model_from_arrays, model_keys
 
         train_progress(run)
         self.tasks_spec = run.tasks_spec()
         if not run.has(RunDir.ENERGY):
             return
-        if self.tasks_spec is None:
-            raise RunDirError(f"{str(run)!r} holds a prior but names no task family; the run directory is corrupt")
-        family = self._latent_family(make_tasks(self.tasks_spec))
+        family = self._latent_family(fitted_tasks(run, "a prior"))
         latent = family.latent()
         try:
             self.model = model_from_arrays(latent, run.load_npz(RunDir.ENERGY, model_keys(latent)))

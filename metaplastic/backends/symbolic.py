@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, single_fit, train_progress
+from metaplastic.backends.base import SEED_PARAM, VectorBackedLearner, fitted_tasks, single_fit, train_progress
 from metaplastic.core import Agent, Capabilities, TaskDistribution, VectorAgent
 from metaplastic.errors import ConfigError, RunDirError
 from metaplastic.runs.rundir import Checkpoint, RunDir
@@ -99,16 +99,12 @@ class SymbolicLearner(VectorBackedLearner):
         ckpt.write_progress(tasks=self.tasks_spec, progress={})
 
     def _load_state(self, run: RunDir) -> None:
-        from metaplastic.api import make_tasks
         from metaplastic.symbolic.prior import RulePrior
 
         train_progress(run)
         self.tasks_spec = run.tasks_spec()
         if run.has(RunDir.RULE_PRIOR):
-            if self.tasks_spec is None:
-                raise RunDirError(f"{str(run)!r} holds a rule prior but names no task family; the run directory is "
-                                  "corrupt")
-            domain = self._domain(make_tasks(self.tasks_spec))
+            domain = self._domain(fitted_tasks(run, "a rule prior"))
             try:
                 self.rule_prior = RulePrior.from_json(run.read_text(RunDir.RULE_PRIOR, "rule prior"), domain)
             except ConfigError as exc:

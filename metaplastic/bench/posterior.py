@@ -173,29 +173,8 @@ def replay(agent: Any, trial: Trial, after: Sequence[int]) -> list[Any]:
         agent.history.append(lane, trial.obs[t:t + 1], trial.act[t:t + 1], trial.rew[t:t + 1], trial.nxt[t:t + 1])
         agent.engine.update(lane, agent.history)
         if t + 1 in wanted:
-            got[t + 1] = _frozen(agent.posterior(0))
+            got[t + 1] = agent.posterior(0)
     return [got.get(int(k)) for k in after]
-
-
-def _frozen(belief: Any) -> Any:
-    """A copy of ``belief`` (an engine may hand out views of state it later updates in place)."""
-    from metaplastic.energy_models.engines.base import Belief
-
-    return Belief(points=np.array(belief.points, dtype=np.float64), weights=np.array(belief.weights, dtype=np.float64),
-                  marginal=belief.marginal)
-
-
-class _Snapshots:
-    """An agent whose ``posterior`` returns copies (see :func:`_frozen`); all else delegated."""
-
-    def __init__(self, agent: Any) -> None:
-        self._agent = agent
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._agent, name)
-
-    def posterior(self, lane: int = 0) -> Any:
-        return _frozen(self._agent.posterior(lane))
 
 
 # -- the picture's data ------------------------------------------------------------------------
@@ -374,7 +353,7 @@ def posterior_picture(learner: Any, tasks: Any, *, engine: str | None = None, ta
     truth = np.asarray(tasks.latent_labels([task]), dtype=np.float64)[0]
 
     agent = with_engine(learner, resolved).vector_agent(tasks, 1)
-    got = beliefs_after(_Snapshots(agent), tasks, [task], after, seed=int(seed))
+    got = beliefs_after(agent, tasks, [task], after, seed=int(seed))
     rows = {"engine": [got[k][0] for k in after]}
     trial = recorded_trial(agent)
     why = ENGINES["exact"].why_not(model)

@@ -111,6 +111,8 @@ class Engine:
         raise NotImplementedError
 
     def belief(self, lane: int) -> Belief:
+        """Lane ``lane``'s belief now. A belief never changes after it is returned (later
+        updates build new arrays), so callers may keep it."""
         raise NotImplementedError
 
     def ruled_out(self, lanes: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -54,22 +54,30 @@ def langevin_reason(model: EnergyModel) -> str | None:
     return None
 
 
-class LangevinEngine(Engine):
-    """SMC with MALA moves over ``particles`` particles per lane (see the module doc)."""
+class SamplerEngine(Engine):
+    """What the engines that sample the samplers' coordinates ``u`` share (langevin, and the
+    pyro engines): the applicability check (``reason``), the prior over ``u`` with its
+    kernel parameters and cost, the likelihood kernel, the Numba energy and the box."""
 
-    name = "langevin"
+    reason: ClassVar[Callable[[EnergyModel], str | None]] = staticmethod(langevin_reason)
 
     def __init__(self, model: EnergyModel, num_lanes: int, settings: Any, counts: OpCounts):
-        reason = langevin_reason(model)
-        if reason:
-            raise ConfigError(f"energy: {reason}")
+        why = type(self).reason(model)
+        if why:
+            raise ConfigError(f"energy: {why}")
         super().__init__(model, num_lanes, settings, counts)
         self.prior = model.sampler_prior()
         self.prior_prm = self.prior.kernel_params()
+        self.prior_macs = self.prior.macs(model.dim)
         self.kernel = model.sampler_kernel()
         self.energy = model.energy_fn()
         self.low, self.high = model.bounds()
-        self.prior_macs = self.prior.macs(model.dim)
+
+
+class LangevinEngine(SamplerEngine):
+    """SMC with MALA moves over ``particles`` particles per lane (see the module doc)."""
+
+    name = "langevin"
 
     def reset(self, rng: np.random.Generator) -> None:
         n, d, b = int(self.settings.particles), self.model.dim, self.num_lanes

@@ -63,8 +63,8 @@ from pyro.infer.autoguide import AutoNormal, AutoNormalizingFlow, init_to_value
 from pyro.optim import Adam
 
 from metaplastic.core import OpCounts
-from metaplastic.energy_models.engines.base import Belief, Engine
-from metaplastic.energy_models.engines.langevin import langevin_reason
+from metaplastic.energy_models.engines.base import Belief
+from metaplastic.energy_models.engines.langevin import SamplerEngine, langevin_reason
 from metaplastic.energy_models.history import History
 from metaplastic.energy_models.model import EnergyModel
 from metaplastic.errors import ConfigError
@@ -172,23 +172,18 @@ def iaf_float64(dim: int) -> Any:
     return affine_autoregressive(dim, hidden_dims=[3 * dim + 10]).double()
 
 
-class PyroEngine(Engine):
+class PyroEngine(SamplerEngine):
     """What both pyro engines share: the bridged energy, the model, per-lane samples of
     ``u``, the prior at reset, seeding and op counting. Subclasses implement
     ``_infer(lane)``, which returns the lane's new samples of ``u`` (``(samples, d)``)."""
 
+    reason = staticmethod(pyro_reason)
+
     def __init__(self, model: EnergyModel, num_lanes: int, settings: Any, counts: OpCounts):
         """An engine for ``num_lanes`` lanes of ``model`` (a ConfigError where it does not apply)."""
-        reason = pyro_reason(model)
-        if reason:
-            raise ConfigError(f"energy: {reason}")
         super().__init__(model, num_lanes, settings, counts)
-        self.prior = model.sampler_prior()
-        self.kernel = model.sampler_kernel()
-        self.prior_macs = self.prior.macs(model.dim)
-        low, high = model.bounds()
-        self.lane_energy = LaneEnergy(model.energy_fn(), self.prior.kernel_params(), self.kernel.prm,
-                                      np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64))
+        self.lane_energy = LaneEnergy(self.energy, self.prior_prm, self.kernel.prm,
+                                      np.asarray(self.low, dtype=np.float64), np.asarray(self.high, dtype=np.float64))
         self.pyro_model = PotentialModel(model.dim, self.lane_energy)
         #: Per lane, where its latest update started (site or parameter name -> value).
         self.started_from: list[dict[str, np.ndarray] | None] = [None] * self.num_lanes
