@@ -40,10 +40,7 @@ def _mean(engine: Any, lanes: np.ndarray, draws: np.ndarray, rng: np.random.Gene
 
 
 def _bayes_ucb(engine: Any, lanes: np.ndarray, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = np.empty((len(lanes), engine.model.dim))
-    for row, (lane, t) in enumerate(zip(lanes, draws)):
-        out[row] = engine.belief(int(lane)).quantile(1.0 - 1.0 / (t + 2.0))
-    return out
+    return engine.quantile(lanes, 1.0 - 1.0 / (np.asarray(draws, dtype=np.float64) + 2.0))
 
 
 def _per_action_only(model: EnergyModel) -> str | None:

@@ -140,3 +140,14 @@ def test_posterior_mean_on_enumerated_values_takes_the_most_probable_value():
     z = ACTING["posterior-mean"].choose(engine, np.array([0]), np.zeros(1, int), np.random.default_rng(1))
     best = values[np.argmax(probs_on_values(engine.belief(0), values))]
     np.testing.assert_array_equal(z[0], best)
+
+
+def test_per_arm_quantiles_in_one_pass_equal_each_beliefs_quantiles():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=30")
+    model = EnergyModel(tasks.latent(), BetaPrior(1.0, 1.0), 0.0, 0.0)
+    engine = make_engine("exact", model, 1, InferenceSettings(grid=64), OpCounts())
+    engine.reset(np.random.default_rng(0))
+    arms, wins = _pulls(np.random.default_rng(3), 3, 30, np.array([0.2, 0.5, 0.9]))
+    _feed(engine, arms, wins)
+    for q in (0.05, 0.5, 0.97):
+        np.testing.assert_array_equal(engine.quantile(np.array([0]), [q])[0], engine.belief(0).quantile(q))

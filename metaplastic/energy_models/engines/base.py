@@ -134,9 +134,11 @@ class Engine:
     def mean(self, lanes: np.ndarray) -> np.ndarray:
         return np.stack([self.belief(int(lane)).mean() for lane in lanes]) if len(lanes) else np.empty((0, self.model.dim))
 
-    def quantile(self, lanes: np.ndarray, q: float) -> np.ndarray:
-        return np.stack([self.belief(int(lane)).quantile(q) for lane in lanes]) if len(lanes) else np.empty(
-            (0, self.model.dim))
+    def quantile(self, lanes: np.ndarray, q: Any) -> np.ndarray:
+        """Per-coordinate quantiles ``(len(lanes), d)``: ``q`` one level, or one per lane."""
+        qs = np.broadcast_to(np.asarray(q, dtype=np.float64), (len(lanes),))
+        return np.stack([self.belief(int(lane)).quantile(float(level)) for lane, level in zip(lanes, qs)]) if len(
+            lanes) else np.empty((0, self.model.dim))
 
     def _count(self, evals: int, *, grads: int = 0, kernel: Any = None, prior_macs: int = 0, updates: int = 0) -> None:
         c = self.counts

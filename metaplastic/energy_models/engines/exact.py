@@ -145,6 +145,13 @@ class _PerActionExact(Engine):
     def mean(self, lanes: np.ndarray) -> np.ndarray:
         return normalize_log(self.logw[lanes]) @ self.nodes
 
+    def quantile(self, lanes: np.ndarray, q: Any) -> np.ndarray:
+        """All lanes and arms in one pass (the quadrature nodes are ascending)."""
+        w = normalize_log(self.logw[lanes])  # (b, d, m)
+        cum = w.cumsum(axis=2)
+        target = np.broadcast_to(np.asarray(q, dtype=np.float64), (len(lanes),))[:, None, None] * cum[..., -1:]
+        return self.nodes[np.minimum((cum < target).sum(axis=2), len(self.nodes) - 1)]
+
     def moments(self, lanes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and variances per coordinate, ``(b, d)`` each."""
         w = normalize_log(self.logw[lanes])
