@@ -101,11 +101,14 @@ def make_tasks(spec: str, /, **params: Any) -> TaskDistribution:
     return _call("task family", name, factory, {**raw, **params})
 
 
-def load(path: str | os.PathLike) -> MetaLearner:
+def load(path: str | os.PathLike, *, backend: str | None = None) -> MetaLearner:
     """Load a saved learner: read ``config.json``, find its backend, call its ``load``.
 
     The backend's ``load`` receives a :class:`~metaplastic.runs.rundir.RunDir` (a path
-    that has already read ``config.json``, so the file is parsed once).
+    that has already read ``config.json``, so the file is parsed once). ``backend`` loads
+    the run with another backend than the one that saved it, where that backend can run
+    what the run holds (``backend="lava"`` runs a snntorch or numba run's network on
+    Lava); any other backend refuses a foreign run in one line.
 
     Example:
         >>> import metaplastic, tempfile
@@ -115,7 +118,7 @@ def load(path: str | os.PathLike) -> MetaLearner:
         2
     """
     run = RunDir(path)
-    name = run.backend
+    name = run.backend if backend is None else BACKENDS.resolve(backend)
     if name not in BACKENDS.names():
         raise RunDirError(
             f"{str(path)!r} was saved by backend {name!r}, which is not installed here; installed: {', '.join(BACKENDS.names())}"

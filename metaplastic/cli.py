@@ -245,7 +245,7 @@ def compare_cmd(names: str | None, tasks_spec: str, split: str, n_tasks: int, ep
     if names is None:
         chosen = [i.name for i in metaplastic.backends()
                   if i.available and i.capabilities and not i.capabilities.meta_train
-                  and i.capabilities.applies_to(tasks.name)]
+                  and not i.capabilities.requires and i.capabilities.applies_to(tasks.name)]
     else:
         chosen = [n.strip() for n in names.split(",") if n.strip()]
         if not chosen:
@@ -587,6 +587,65 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
     paths = write_report(report, out)
     click.echo(Path(paths["report.md"]).read_text())
     click.echo(f"report written to {out}/ (report.md, report.json, {len(report.get('plots', {}))} plots)")
+
+
+@cli.group("runtime")
+def runtime_group() -> None:
+    """Install, check and remove the external runtimes some backends run in (e.g. Lava's:
+    Python 3.10 with lava-nc), under $METAPLASTIC_HOME or ~/.local/share/metaplastic."""
+
+
+@runtime_group.command("install")
+@click.argument("name")
+@click.option("--python", "python", metavar="PATH", default=None,
+              help="The interpreter to build it with [default: the first python3.10 found that runs].")
+def runtime_install_cmd(name: str, python: str | None) -> None:
+    """Install runtime NAME (does nothing if it is already installed and healthy)."""
+    from metaplastic.workers.provision import install
+
+    install(name, python, say=click.echo)
+
+
+@runtime_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def runtime_status_cmd(as_json: bool) -> None:
+    """List every runtime: installed, healthy, versions, size and where."""
+    from metaplastic.workers.provision import status
+
+    rows = status()
+    if as_json:
+        _echo_json({"runtimes": [r.as_dict() for r in rows]})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="metaplastic runtimes", title_justify="left")
+    for col in ("runtime", "installed", "healthy", "python", "packages", "MB"):
+        table.add_column(col)
+    table.add_column("path / notes", overflow="fold")
+    for r in rows:
+        table.add_row(
+            r.name,
+            "yes" if r.installed else "[red]no[/red]",
+            "yes" if r.healthy else "[red]no[/red]",
+            r.python_version or "-",
+            escape(", ".join(f"{k} {v}" for k, v in r.versions.items()) or "-"),
+            "-" if r.size_mb is None else f"{r.size_mb:.0f}",
+            escape(str(r.path) if r.healthy else (r.reason or "")),
+        )
+    _console().print(table)
+
+
+@runtime_group.command("remove")
+@click.argument("name")
+def runtime_remove_cmd(name: str) -> None:
+    """Delete runtime NAME's folder (nothing to do if it is not installed)."""
+    from metaplastic.workers.provision import remove, runtime_home
+
+    if remove(name):
+        click.echo(f"removed runtime {name!r} from {runtime_home() / 'runtimes'}")
+    else:
+        click.echo(f"runtime {name!r} is not installed; nothing to remove")
 
 
 def _print_results(summaries: Sequence[dict[str, Any]]) -> None:

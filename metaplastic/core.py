@@ -157,6 +157,9 @@ class Capabilities:
     ``families`` names the task families the backend applies to; empty means any.
     ``privileged`` marks a reference that reads the task's hidden parameters (an oracle):
     its agents get ``reveal_task(task)`` after ``reset`` and it is never a learner.
+    ``requires`` names config keys that must be given for the backend to run (``("net",)``
+    for one that runs a given network, e.g. ``lava``); ``compare`` without ``--backends``
+    leaves such a backend out.
 
     Example:
         >>> Capabilities(meta_train=True, algorithms=("rl2",)).devices
@@ -170,6 +173,7 @@ class Capabilities:
     exports: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
     privileged: bool = False
+    requires: tuple[str, ...] = ()
 
     def applies_to(self, family: str) -> bool:
         """Whether the backend can run on tasks of ``family``."""

@@ -59,7 +59,18 @@ class LimitExceeded(ConfigError):
     memory."""
 
 
+class RuntimeMissing(MetaplasticError):
+    """An external runtime (a Python interpreter, a provisioned environment such as Lava's)
+    that is not installed, broken or could not be installed here; the message says how to
+    install it."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of ``exc``'s message (its type name when it has none), at most 200
     characters: what a one-line error quotes of an underlying exception."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+class WorkerFailed(MetaplasticError, RuntimeError):
+    """A worker process in a provisioned runtime (e.g. Lava's) crashed, hung, was killed
+    or reported an error; its process group has been killed."""

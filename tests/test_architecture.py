@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "metaplastic"
 # ``metaplastic`` itself (the package __init__, re-exporting api and evaluation) is the
 # public facade, and ``metaplastic.__main__`` runs the cli.
 BOTTOM = ("core", "errors", "params")
-SUPPORT = ("runs", "runtime", "training", "metrics", "tasks", "baselines")   # numpy only
+SUPPORT = ("runs", "runtime", "training", "metrics", "tasks", "baselines",   # numpy only
+           "workers")                                                    # external runtimes
 MODELS = ("nn", "dense", "spiking", "rl2", "energy_models", "symbolic")       # torch & co.
 PUBLIC = ("registry", "api", "evaluation", "metaplastic")
 
@@ -30,6 +31,8 @@ MAY_IMPORT: dict[str, tuple[tuple[str, ...], str]] = {
     "params": (("errors",), "parameter declarations need only the errors"),
     "runs": (BOTTOM, "run directories: files on disk, above the bottom layer only"),
     "runtime": (BOTTOM, "the batched trial runtime sits on the contract only"),
+    "workers": (BOTTOM, "external runtimes (provisioning, frames, worker code) sit on the bottom only; "
+                "the code copied into a runtime imports nothing of metaplastic"),
     "metrics": (BOTTOM, "metrics sit on the contract only"),
     "training": (BOTTOM + ("runs", "runtime", "metrics"), "outer-loop pieces: numpy only, no task, model or API"),
     "tasks": (BOTTOM + ("runtime",), "task families sit on the contract and the runtime"),

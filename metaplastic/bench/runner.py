@@ -117,7 +117,9 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
     learners = []
     for name in cfg.backends:
         if name in cfg.runs:
-            learner = metaplastic.load(cfg.runs[name])
+            run = RunDir(cfg.runs[name])
+            # a backend that runs another's network (lava) loads it; any other refuses a foreign run
+            learner = metaplastic.load(run, backend=name)
             if learner.name != BACKENDS.resolve(name):
                 raise ConfigError(f"--run {name}={cfg.runs[name]}: that run was trained with backend {learner.name!r}; "
                                   f"pass --run {learner.name}=... and list {learner.name} in --backends")

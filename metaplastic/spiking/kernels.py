@@ -147,6 +147,48 @@ def _apply_rule(w_t, lw, lr_t, m, e, lane, counts):  # pragma: no cover - jitted
 
 
 @numba.njit(cache=True)
+def _trace(neuron, state, lane, spiked, fired):  # pragma: no cover - jitted
+    """The readout trace ``z`` of a lane after its neurons stepped with spikes ``spiked``;
+    the indices of the neurons that fired go to ``fired``; returns how many did."""
+    cnt = 0
+    for k in range(spiked.shape[0]):
+        z = (1.0 - neuron[READOUT_DECAY, k]) * state[Z, lane, k]
+        if spiked[k]:
+            z += 1.0
+            fired[cnt] = k
+            cnt += 1
+        state[Z, lane, k] = z
+    return cnt
+
+
+@numba.njit(cache=True)
+def _count_step(counts, n, graded, ns, cnt, state_words, wbytes):  # pragma: no cover - jitted
+    """The operations of one lane's time step: ``graded`` non-zero graded inputs and ``ns``
+    spikes delivered to ``n`` neurons (a row of weights each), ``n`` neuron updates and
+    readout traces, ``cnt`` spikes emitted."""
+    counts[MACS] += graded * n
+    counts[ACS] += ns * n + n  # spikes delivered; the readout trace z of every neuron
+    counts[EVENTS] += ns * n
+    counts[NEURON_UPDATES] += n
+    counts[SPIKES] += cnt
+    counts[MEM_BYTES] += wbytes * n * (graded + ns) + wbytes * state_words * 2 * n
+
+
+@numba.njit(cache=True)
+def _readout(w_out, b_out, state, lane, y, counts, wbytes):  # pragma: no cover - jitted
+    """``y[lane] = w_out @ z[lane] + b_out``, once per decision."""
+    n = state.shape[2]
+    n_out = w_out.shape[0]
+    for o in range(n_out):
+        acc = b_out[o]
+        for k in range(n):
+            acc += w_out[o, k] * state[Z, lane, k]
+        y[lane, o] = acc
+    counts[MACS] += n_out * n
+    counts[MEM_BYTES] += wbytes * n_out * (n + 1)
+
+
+@numba.njit(cache=True)
 def decide(w_in_t, w_rec_t, w_out, b_out, neuron, kind, state_words, lr_in_t, lr_rec_t, keep, e_in, e_rec,
            state, x_prev, spk, nspk, x, mod, active, substeps, y, counts):  # pragma: no cover - jitted
     """One decision on every active lane: ``substeps`` time steps, then the readout ``y``.
@@ -160,7 +202,6 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, kind, state_words, lr_in_t, lr
     n_lanes = state.shape[1]
     n = state.shape[2]
     n_in = x.shape[1]
-    n_out = w_out.shape[0]
     shared = w_in_t.shape[0] == 1
     plastic_in = lr_in_t.shape[0] > 0
     plastic_rec = lr_rec_t.shape[0] > 0
@@ -176,35 +217,22 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, kind, state_words, lr_in_t, lr
             # synapses deliver what was emitted one step earlier: graded inputs, then spikes
             for k in range(n):
                 a[k] = 0.0
+            graded = 0
             for i in range(n_in):
                 xi = x_prev[lane, i]
                 if xi != 0.0:
                     for k in range(n):
                         a[k] += w_in_t[lw, i, k] * xi
-                    counts[MACS] += n
-                    counts[MEM_BYTES] += wbytes * n
+                    graded += 1
             ns = nspk[lane]
             for q in range(ns):
                 j = spk[lane, q]
                 for k in range(n):
                     a[k] += w_rec_t[lw, j, k]
-            counts[ACS] += ns * n
-            counts[EVENTS] += ns * n
-            counts[MEM_BYTES] += wbytes * ns * n
-            # neurons
+            # neurons, then the readout trace
             _step_neurons(kind, neuron, state, lane, a, spiked)
-            cnt = 0
-            for k in range(n):
-                z = (1.0 - neuron[READOUT_DECAY, k]) * state[Z, lane, k]
-                if spiked[k]:
-                    z += 1.0
-                    fired[cnt] = k
-                    cnt += 1
-                state[Z, lane, k] = z
-            counts[NEURON_UPDATES] += n
-            counts[ACS] += n  # the readout trace z of every neuron (as the snntorch runtime counts it)
-            counts[SPIKES] += cnt
-            counts[MEM_BYTES] += wbytes * state_words * 2 * n
+            cnt = _trace(neuron, state, lane, spiked, fired)
+            _count_step(counts, n, graded, ns, cnt, state_words, wbytes)
             # plasticity: eligibility traces of this step, weights changed where m != 0
             m = mod[lane] if t == 0 else 0.0
             if plastic_rec:
@@ -230,15 +258,34 @@ def decide(w_in_t, w_rec_t, w_out, b_out, neuron, kind, state_words, lr_in_t, lr
             for c in range(cnt):
                 spk[lane, c] = fired[c]
             nspk[lane] = cnt
-        # the non-spiking readout, once per decision
-        for o in range(n_out):
-            acc = b_out[o]
-            for k in range(n):
-                acc += w_out[o, k] * state[Z, lane, k]
-            y[lane, o] = acc
-        counts[MACS] += n_out * n
-        counts[MEM_BYTES] += wbytes * n_out * (n + 1)
+        _readout(w_out, b_out, state, lane, y, counts, wbytes)
 
+
+@numba.njit(cache=True)
+def read_spikes(spikes, w_out, b_out, neuron, state_words, wbytes, state, x_prev, nspk, x, active, y,
+                counts):  # pragma: no cover - jitted
+    """One decision whose spikes another simulator produced (``spikes`` (S, L, N), one row
+    per time step, e.g. read from Lava): the readout trace and ``y`` as :func:`decide`
+    computes them, and the operations counted by the same rules (graded inputs ``x_prev``
+    and spikes ``nspk`` delivered at each step). Inactive lanes are left as they were."""
+    n_lanes = state.shape[1]
+    n = state.shape[2]
+    n_in = x.shape[1]
+    fired = np.empty(n, np.int32)
+    for lane in range(n_lanes):
+        if not active[lane]:
+            continue
+        for t in range(spikes.shape[0]):
+            graded = 0
+            for i in range(n_in):
+                if x_prev[lane, i] != 0.0:
+                    graded += 1
+            cnt = _trace(neuron, state, lane, spikes[t, lane], fired)
+            _count_step(counts, n, graded, nspk[lane], cnt, state_words, wbytes)
+            for i in range(n_in):
+                x_prev[lane, i] = x[lane, i]
+            nspk[lane] = cnt
+        _readout(w_out, b_out, state, lane, y, counts, wbytes)
 
 
 @numba.njit(cache=True)

@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from gymnasium import spaces
@@ -35,13 +35,29 @@ from metaplastic.spiking import kernels as K
 from metaplastic.spiking.event_runtime import EventDrivenLanes
 from metaplastic.spiking.net import SpikingNet
 
-__all__ = ["SpikingNetAgent"]
+__all__ = ["SpikingNetAgent", "NetLanes"]
+
+
+class NetLanes(Protocol):
+    """What runs a network's lanes for :class:`SpikingNetAgent`: the numba kernels
+    (:class:`~metaplastic.spiking.event_runtime.EventDrivenLanes`, the default) or Lava's
+    simulator (:class:`~metaplastic.spiking.lava_lanes.LavaLanes`)."""
+
+    plastic: bool
+
+    def reset(self, lanes: Any = None) -> None: ...
+
+    def decide(self, x: Any, modulation: Any, active: Any) -> np.ndarray: ...
+
+    def ops(self) -> OpCounts: ...
 
 
 class SpikingNetAgent:
-    """``num_lanes`` RL² agents running one :class:`SpikingNet` on the numba kernels."""
+    """``num_lanes`` RL² agents running one :class:`SpikingNet` on the numba kernels (or on
+    the given ``lanes`` of ``num_lanes`` copies of ``net``, e.g. Lava's)."""
 
-    def __init__(self, net: SpikingNet, encoder: TrialInputEncoder, num_lanes: int, *, greedy: bool = False):
+    def __init__(self, net: SpikingNet, encoder: TrialInputEncoder, num_lanes: int, *, greedy: bool = False,
+                 lanes: NetLanes | None = None):
         if net.n_inputs != encoder.size:
             raise ConfigError(f"this SpikingNet takes {net.n_inputs} inputs but the task family's RL² input has "
                               f"{encoder.size} (observation, previous action, reward, boundary); use a network "
@@ -51,7 +67,7 @@ class SpikingNetAgent:
             raise ConfigError(f"this SpikingNet has {net.n_outputs} readout units; the task family needs one per "
                               f"discrete action ({n_actions if n_actions is not None else 'a continuous action space'})")
         self.net, self.encoder, self.num_lanes, self.greedy = net, encoder, int(num_lanes), bool(greedy)
-        self.lanes = EventDrivenLanes(net, self.num_lanes)
+        self.lanes = EventDrivenLanes(net, self.num_lanes) if lanes is None else lanes
         self.inputs = TrialInputs(encoder, self.num_lanes)
         self.rng = np.random.default_rng()
         self.decisions = 0

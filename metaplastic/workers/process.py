@@ -1,0 +1,152 @@
+"""``WorkerProcess``: one worker running in a provisioned runtime, spoken to in frames.
+
+The worker is started in its own process group with pipes for stdin and stdout (frames,
+:mod:`metaplastic.workers.remote.frames`) and stderr (its log, kept for error messages).
+Every request waits at most ``timeout`` seconds for its reply; a worker that crashes, hangs
+or is killed becomes one :class:`~metaplastic.errors.WorkerFailed` line, and the whole
+process group (the worker and whatever it started) is killed, so nothing is left behind.
+:meth:`close` (also run when the object is garbage-collected or the interpreter exits)
+asks the worker to stop, then kills what remains.
+
+Example:
+    >>> import sys
+    >>> w = WorkerProcess([sys.executable, "-c", "import sys; sys.stdin.read()"], name="demo", timeout=5)
+    >>> w.pid > 0, w.alive()
+    (True, True)
+    >>> w.close(grace=0.2)
+    >>> w.alive()
+    False
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from metaplastic.errors import WorkerFailed
+from metaplastic.workers.remote.frames import FrameError, read_frame, write_frame
+
+__all__ = ["WorkerProcess"]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker's process group (it leads its own), then reap the worker."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a process that ignores SIGKILL
+        pass
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class _Deadline:
+    """A file-like reader of the worker's stdout that raises ``TimeoutError`` once
+    ``seconds`` have passed without the bytes asked for (``read_frame`` reads through it)."""
+
+    def __init__(self, fd: int, seconds: float):
+        self.fd, self.end = fd, time.monotonic() + seconds
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(fd, selectors.EVENT_READ)
+
+    def read(self, n: int) -> bytes:
+        left = self.end - time.monotonic()
+        if left <= 0 or not self.sel.select(timeout=left):
+            raise TimeoutError
+        return os.read(self.fd, n)
+
+    def close(self) -> None:
+        self.sel.close()
+
+
+class WorkerProcess:
+    """A worker started from ``argv``; ``request`` sends a frame and returns the reply."""
+
+    def __init__(self, argv: Sequence[str], *, name: str, timeout: float = 30.0, env: dict[str, str] | None = None):
+        self.name, self.timeout = name, float(timeout)
+        self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True, env=env)
+        self.pid = self.proc.pid
+        self._log: deque[str] = deque(maxlen=40)
+        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain.start()
+        self._finalizer = weakref.finalize(self, _kill_group, self.proc)
+
+    def _read_log(self) -> None:
+        assert self.proc.stderr is not None  # noqa: S101 - set by Popen above
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace").strip()
+            if line:
+                self._log.append(line)
+
+    def alive(self) -> bool:
+        """Whether the worker process is still running."""
+        return self.proc.poll() is None
+
+    def _last_log(self) -> str:
+        time.sleep(0.05)  # let the log thread catch the worker's last words
+        lines = [ln for ln in self._log if ln]
+        return f"; its last output: {lines[-1][:200]}" if lines else ""
+
+    def _fail(self, what: str) -> WorkerFailed:
+        code = self.proc.poll()
+        _kill_group(self.proc)
+        self._finalizer.detach()
+        status = f"exited with code {code}" if code is not None else "was killed"
+        return WorkerFailed(f"{self.name} worker (pid {self.pid}) {what}; it {status}{self._last_log()}")
+
+    def request(self, op: str, arrays: dict[str, np.ndarray] | None = None, meta: dict[str, Any] | None = None,
+                *, timeout: float | None = None) -> tuple[str, dict[str, np.ndarray], dict[str, Any]]:
+        """Send one request and wait (at most ``timeout``, default the worker's) for its reply.
+
+        A reply ``error`` from the worker, a worker that died, a malformed reply or no reply
+        in time: a one-line :class:`WorkerFailed`, with the worker's process group killed."""
+        if not self.alive():
+            raise self._fail(f"is not running (asked to {op})")
+        wait = self.timeout if timeout is None else float(timeout)
+        try:
+            assert self.proc.stdin is not None and self.proc.stdout is not None  # noqa: S101
+            write_frame(self.proc.stdin, op, arrays, meta)
+            reader = _Deadline(self.proc.stdout.fileno(), wait)
+            try:
+                reply = read_frame(reader)
+            finally:
+                reader.close()
+        except TimeoutError:
+            raise self._fail(f"did not answer {op!r} within {wait:g} s (raise the timeout with --set timeout=SECONDS)") from None
+        except (BrokenPipeError, ConnectionError, OSError, FrameError) as e:
+            raise self._fail(f"failed during {op!r} ({type(e).__name__})") from None
+        if reply[0] == "error":
+            message = str(reply[2].get("message", "unknown error"))
+            _kill_group(self.proc)
+            self._finalizer.detach()
+            raise WorkerFailed(f"{self.name} worker: {message}")
+        return reply
+
+    def close(self, *, grace: float = 5.0) -> None:
+        """Ask the worker to stop (``close``), wait up to ``grace`` seconds, then kill its group."""
+        if self.alive():
+            try:
+                self.request("close", timeout=grace)
+            except WorkerFailed:
+                pass
+        if self._finalizer.alive:
+            self._finalizer()
+
