@@ -23,6 +23,7 @@ Example (needs the runtime):
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 from metaplastic.backends.base import GREEDY_PARAM, SEED_PARAM, VectorBackedLearner
@@ -61,6 +62,9 @@ class LavaLearner(VectorBackedLearner):
         self.net = net
         self.tasks_spec: str | None = None
         self.device = "loihi2-sim"
+        # running workers of agents that are gone, by (lanes, mode, timeout): a worker takes a
+        # second to start and build, and the latency benchmark makes one agent per trial
+        self._idle: dict[tuple[int, str, float], list[Any]] = {}
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -78,8 +82,19 @@ class LavaLearner(VectorBackedLearner):
         from metaplastic.spiking.net_agent import SpikingNetAgent
 
         enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
-        lanes = LavaLanes(self.net, num_lanes, mode=self.config["mode"], timeout=self.config["timeout"])
-        return SpikingNetAgent(self.net, enc, num_lanes, greedy=self.config["greedy"], lanes=lanes)
+        key = (int(num_lanes), self.config["mode"], float(self.config["timeout"]))
+        idle = self._idle.get(key)
+        lanes = idle.pop() if idle else LavaLanes(self.net, num_lanes, mode=key[1], timeout=key[2])
+        agent = SpikingNetAgent(self.net, enc, num_lanes, greedy=self.config["greedy"], lanes=lanes)
+        weakref.finalize(agent, _give_back, weakref.ref(self), key, lanes)
+        return agent
+
+    def close(self) -> None:
+        """Stop the idle workers (those of agents still in use stop when the agents go)."""
+        for pool in self._idle.values():
+            for lanes in pool:
+                lanes.close()
+        self._idle.clear()
 
     # -- run directories ---------------------------------------------------------------------
     @classmethod
@@ -117,3 +132,14 @@ class LavaLearner(VectorBackedLearner):
 
     def _load_state(self, run: RunDir) -> None:
         self.tasks_spec = run.tasks_spec()
+
+
+def _give_back(learner_ref: Any, key: tuple[int, str, float], lanes: Any) -> None:
+    """An agent is gone: its worker waits for the learner's next agent of the same shape
+    (at most two wait per shape; the others, and all once the learner is gone, stop)."""
+    learner = learner_ref()
+    pool = None if learner is None else learner._idle.setdefault(key, [])
+    if pool is None or len(pool) >= 2 or lanes.worker is None or not lanes.worker.alive():
+        lanes.close()
+    else:
+        pool.append(lanes)

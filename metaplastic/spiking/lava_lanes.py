@@ -123,8 +123,16 @@ class LavaLanes:
             raise ValueError(f"decide needs x {self.x_prev.shape} and active ({self.num_lanes},); got {x.shape}, {act.shape}")
         if not act.any():
             return self.y
+        spikes = self.spikes(x, act)
+        K.read_spikes(spikes, self.w_out, self.b_out, self.neuron, self.state_words, self.wbytes, self.state,
+                      self.x_prev, self.nspk, x, act, self.y, self.counts)
+        return self.y
+
+    def spikes(self, x: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Run one decision's ``substeps`` time steps in Lava with ``x`` (num_lanes, I) held;
+        the spikes of every step, (substeps, num_lanes, N) uint8, as Lava emitted them."""
         self.start()
-        _, arrays, _ = self.worker.request("step", {"x": self.program.encode(x), "active": act},
+        _, arrays, _ = self.worker.request("step", {"x": self.program.encode(x), "active": active},
                                            {"steps": self.net.substeps})
         spikes = arrays.get("spikes")
         expect = (self.net.substeps, self.num_lanes, self.net.n_neurons)
@@ -134,10 +142,8 @@ class LavaLanes:
             from metaplastic.errors import WorkerFailed
 
             raise WorkerFailed(f"lava worker replied spikes of shape {got}, expected {expect}")
-        K.read_spikes(np.ascontiguousarray(spikes, dtype=np.uint8), self.w_out, self.b_out, self.neuron,
-                      self.state_words, self.wbytes, self.state, self.x_prev, self.nspk, x, act, self.y, self.counts)
         self.steps += self.net.substeps
-        return self.y
+        return np.ascontiguousarray(spikes, dtype=np.uint8)
 
     def ops(self) -> OpCounts:
         """Operations since the last :meth:`reset`, counted from the spikes Lava emitted."""

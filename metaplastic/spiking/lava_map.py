@@ -40,21 +40,22 @@ MODES = ("fixed_pt", "floating_pt")
 @dataclass(frozen=True)
 class LavaProgram:
     """One network as the worker builds it: the neuron process (its Lava class name, its
-    state variables, its constructor arguments under ``proc.<name>``), the weights, and how
-    graded inputs are encoded (``x_scale``: sent as ``round(x * x_scale)`` integers in
-    fixed_pt; 0 sends floats)."""
+    state variables, its constructor arguments under ``proc.<name>``), the weights, and in
+    fixed_pt the quantized network (graded inputs are then sent as its integers)."""
 
     process: str
     state: tuple[str, ...]
     arrays: dict[str, np.ndarray] = field(repr=False)
     meta: dict[str, Any] = field(default_factory=dict)
-    x_scale: float = 0.0
+    fixed: Any = field(default=None, repr=False)  # a LoihiFixedNet in fixed_pt
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         """The graded input as the worker's Injector takes it."""
-        if not self.x_scale:
+        if self.fixed is None:
             return np.asarray(x, dtype=np.float64)
-        return np.rint(np.asarray(x, dtype=np.float64) * self.x_scale).astype(np.int64)
+        from metaplastic.spiking.loihi_fixed import encode_inputs
+
+        return encode_inputs(self.fixed, x)
 
 
 def _zeros(net: SpikingNet) -> np.ndarray:
@@ -89,26 +90,14 @@ def refuse_plastic(net: SpikingNet) -> None:
             "dw expression for all synapses of a connection); run this network on numba or snntorch")
 
 
-#: constructor arguments a Lava process applies as one value to all neurons (its models
-#: index them per spiking neuron otherwise); a network with per-neuron values is refused
-SHARED_ONLY = {"ATRLIF": ("theta_step",)}
-
-
-def _shared(process: str, arrays: dict[str, np.ndarray], state: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _shared(arrays: dict[str, np.ndarray], state: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Per-neuron parameters equal across neurons as one value (shape (1,)), as Lava's
     processes document them; state variables stay per neuron."""
     out = {}
     for key, a in arrays.items():
         name = key[len("proc."):] if key.startswith("proc.") else None
-        if name is None or name in state or a.ndim != 1:
-            out[key] = a
-        elif a.size and np.all(a == a[0]):
-            out[key] = a[:1]
-        elif name in SHARED_ONLY.get(process, ()):
-            raise ConfigError(f"backend lava: Lava's {process} takes one {name} for all neurons, and this network has "
-                              f"{np.unique(a).size} different values; give its neurons one value")
-        else:
-            out[key] = a
+        shared = name is not None and name not in state and a.ndim == 1 and a.size > 0 and bool(np.all(a == a[0]))
+        out[key] = a[:1] if shared else a
     return out
 
 
@@ -120,13 +109,23 @@ def lava_program(net: SpikingNet, mode: str) -> LavaProgram:
     process, state, floats = PROCESSES[net.neuron_type]
     if mode == "floating_pt":
         arrays = {"w_in": net.w_in, "w_rec": net.w_rec, **{f"proc.{k}": v for k, v in floats(net).items()}}
-        return LavaProgram(process, state, _shared(process, arrays, state), {"w_in_exp": 0, "w_rec_exp": 0})
+        return LavaProgram(process, state, _shared(arrays, state), {"w_in_exp": 0, "w_rec_exp": 0})
     from metaplastic.spiking.loihi_fixed import quantize
 
     q = quantize(net)
-    rest = {k: v for k, v in floats(net).items() if k in state}  # resting state, in integer units
-    proc = {**{k: np.rint(v * q.scale).astype(np.int64) if v.dtype.kind == "f" else v for k, v in rest.items()},
-            **{k: np.asarray(v) for k, v in q.process.items()}}
-    arrays = {"w_in": q.w_in, "w_rec": q.w_rec, **{f"proc.{k}": v for k, v in proc.items()}}
-    return LavaProgram(process, state, _shared(process, arrays, state), {"w_in_exp": q.w_in_exp, "w_rec_exp": q.w_rec_exp},
-                       x_scale=float(2.0 ** q.x_shift))
+    kw = q.lava_kwargs()
+    neuron = {k: np.atleast_1d(np.asarray(v)) for k, v in kw["neuron"].items() if k != "shape"}
+    arrays = {"w_in": q.w_in, "w_rec": q.w_rec, **{f"proc.{k}": v for k, v in neuron.items()},
+              **{f"proc.{k}": v for k, v in _fixed_rest(q, net).items()}}
+    return LavaProgram(process, state, _shared(arrays, state), {"w_in_exp": q.w_in_exp, "w_rec_exp": q.w_rec_exp},
+                       fixed=q)
+
+
+def _fixed_rest(q: Any, net: SpikingNet) -> dict[str, np.ndarray]:
+    """The resting state in Lava's integer units: all 0, except ATRLIF's threshold, which
+    its fixed-point model keeps shifted left by 6 bits (``theta_0 << 6``)."""
+    zeros = np.zeros(net.n_neurons, np.int64)
+    if net.neuron_type == ADAPTIVE_LIF:
+        theta = np.asarray(q.process["theta_0"], np.int64) * 64
+        return {"i": zeros, "v": zeros, "theta": theta, "r": zeros, "s": np.zeros(net.n_neurons, bool)}
+    return {"u": zeros, "v": zeros}

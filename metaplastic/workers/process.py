@@ -2,6 +2,9 @@
 
 The worker is started in its own process group with pipes for stdin and stdout (frames,
 :mod:`metaplastic.workers.remote.frames`) and stderr (its log, kept for error messages).
+It may list the POSIX shared-memory segments it creates in the file named by
+``$METAPLASTIC_SHM_LOG`` (Lava's channels are such segments): a worker that is killed
+cannot remove them, so the host does.
 Every request waits at most ``timeout`` seconds for its reply; a worker that crashes, hangs
 or is killed becomes one :class:`~metaplastic.errors.WorkerFailed` line, and the whole
 process group (the worker and whatever it started) is killed, so nothing is left behind.
@@ -39,8 +42,32 @@ from metaplastic.workers.remote.frames import FrameError, read_frame, write_fram
 __all__ = ["WorkerProcess"]
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the worker's process group (it leads its own), then reap the worker."""
+SHM_LOG_ENV = "METAPLASTIC_SHM_LOG"  # where a worker lists the shared-memory segments it creates
+
+
+def _unlink_logged_shm(log: str) -> None:
+    """Remove the POSIX shared-memory segments a killed worker listed in ``log`` (a worker
+    that stops normally has removed them itself), then the list."""
+    try:
+        with open(log, encoding="utf-8") as f:
+            names = [line.strip() for line in f if line.strip()]
+    except OSError:
+        names = []
+    for name in names:
+        if "/" not in name and name not in (".", ".."):
+            try:
+                os.unlink(os.path.join("/dev/shm", name))
+            except OSError:
+                pass
+    try:
+        os.unlink(log)
+    except OSError:
+        pass
+
+
+def _kill_group(proc: subprocess.Popen, shm_log: str | None = None) -> None:
+    """SIGKILL the worker's process group (it leads its own), reap the worker, and remove
+    the shared memory it listed in ``shm_log``."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -49,28 +76,38 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover - a process that ignores SIGKILL
         pass
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
+    for stream in (proc.stdin, proc.stdout):  # stderr: closed by the log thread at its end
         if stream is not None:
             try:
                 stream.close()
             except OSError:
                 pass
+    if shm_log is not None:
+        _unlink_logged_shm(shm_log)
 
 
 class _Deadline:
     """A file-like reader of the worker's stdout that raises ``TimeoutError`` once
-    ``seconds`` have passed without the bytes asked for (``read_frame`` reads through it)."""
+    ``seconds`` have passed without the bytes asked for, and ``ConnectionError`` as soon as
+    the worker has died (its children may hold the pipe open, so no end of file comes);
+    ``read_frame`` reads through it."""
 
-    def __init__(self, fd: int, seconds: float):
-        self.fd, self.end = fd, time.monotonic() + seconds
+    POLL = 0.2  # seconds between checks that the worker still runs
+
+    def __init__(self, fd: int, seconds: float, proc: subprocess.Popen):
+        self.fd, self.end, self.proc = fd, time.monotonic() + seconds, proc
         self.sel = selectors.DefaultSelector()
         self.sel.register(fd, selectors.EVENT_READ)
 
     def read(self, n: int) -> bytes:
-        left = self.end - time.monotonic()
-        if left <= 0 or not self.sel.select(timeout=left):
-            raise TimeoutError
-        return os.read(self.fd, n)
+        while True:
+            left = self.end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if self.sel.select(timeout=min(left, self.POLL)):
+                return os.read(self.fd, n)
+            if self.proc.poll() is not None:
+                raise ConnectionError("the worker exited")
 
     def close(self) -> None:
         self.sel.close()
@@ -80,34 +117,43 @@ class WorkerProcess:
     """A worker started from ``argv``; ``request`` sends a frame and returns the reply."""
 
     def __init__(self, argv: Sequence[str], *, name: str, timeout: float = 30.0, env: dict[str, str] | None = None):
+        import tempfile
+
         self.name, self.timeout = name, float(timeout)
+        fd, self.shm_log = tempfile.mkstemp(prefix=f"metaplastic-{name}-", suffix=".shm")
+        os.close(fd)
+        env = {**(os.environ if env is None else env), SHM_LOG_ENV: self.shm_log}
         self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True, env=env)
         self.pid = self.proc.pid
         self._log: deque[str] = deque(maxlen=40)
         self._drain = threading.Thread(target=self._read_log, daemon=True)
         self._drain.start()
-        self._finalizer = weakref.finalize(self, _kill_group, self.proc)
+        self._finalizer = weakref.finalize(self, _kill_group, self.proc, self.shm_log)
 
     def _read_log(self) -> None:
         assert self.proc.stderr is not None  # noqa: S101 - set by Popen above
-        for raw in self.proc.stderr:
-            line = raw.decode(errors="replace").strip()
-            if line:
-                self._log.append(line)
+        with self.proc.stderr:
+            for raw in self.proc.stderr:
+                line = raw.decode(errors="replace").strip()
+                if line:
+                    self._log.append(line)
 
     def alive(self) -> bool:
         """Whether the worker process is still running."""
         return self.proc.poll() is None
 
     def _last_log(self) -> str:
-        time.sleep(0.05)  # let the log thread catch the worker's last words
+        """The worker's last line on stderr that names an error (else its last line)."""
+        self._drain.join(timeout=0.5)  # the log thread ends when the worker's stderr closes
         lines = [ln for ln in self._log if ln]
-        return f"; its last output: {lines[-1][:200]}" if lines else ""
+        errors = [ln for ln in lines if "Error" in ln or "Exception" in ln]
+        last = (errors or lines)[-1][:300] if lines else ""
+        return f"; its last output: {last}" if last else ""
 
     def _fail(self, what: str) -> WorkerFailed:
         code = self.proc.poll()
-        _kill_group(self.proc)
+        _kill_group(self.proc, self.shm_log)  # stderr closes: the log thread reads to its end
         self._finalizer.detach()
         status = f"exited with code {code}" if code is not None else "was killed"
         return WorkerFailed(f"{self.name} worker (pid {self.pid}) {what}; it {status}{self._last_log()}")
@@ -124,7 +170,7 @@ class WorkerProcess:
         try:
             assert self.proc.stdin is not None and self.proc.stdout is not None  # noqa: S101
             write_frame(self.proc.stdin, op, arrays, meta)
-            reader = _Deadline(self.proc.stdout.fileno(), wait)
+            reader = _Deadline(self.proc.stdout.fileno(), wait, self.proc)
             try:
                 reply = read_frame(reader)
             finally:
@@ -135,9 +181,9 @@ class WorkerProcess:
             raise self._fail(f"failed during {op!r} ({type(e).__name__})") from None
         if reply[0] == "error":
             message = str(reply[2].get("message", "unknown error"))
-            _kill_group(self.proc)
+            _kill_group(self.proc, self.shm_log)  # what it wrote before dying is still in the pipe for the log
             self._finalizer.detach()
-            raise WorkerFailed(f"{self.name} worker: {message}")
+            raise WorkerFailed(f"{self.name} worker (pid {self.pid}): {message}{self._last_log()}")
         return reply
 
     def close(self, *, grace: float = 5.0) -> None:

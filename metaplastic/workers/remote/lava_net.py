@@ -41,10 +41,26 @@ from .frames import FrameError, read_frame, write_frame
 
 
 def _lava():
-    """The lava names this worker uses (imported here only: the host never calls this)."""
+    """The lava names this worker uses (imported here only: the host never calls this), and
+    the process models it maps (``models[mode]``: Loihi2SimCfg's exception map).
+
+    Two of lava-nc 0.10.0's models are adapted, by subclassing:
+
+    * the Injector's stock model sends float64, which the bit-accurate Dense cannot shift;
+      in fixed_pt it sends the (already integer) graded inputs as int32;
+    * ATRLIF's ``post_spike`` adds ``theta_step`` to the spiking neurons' thresholds as if it
+      were one value, which fails for one value per neuron; the subclass indexes it per
+      spiking neuron (the same arithmetic otherwise).
+    """
     import lava
+    from lava.magma.core.decorator import implements, requires, tag
+    from lava.magma.core.model.py.ports import PyOutPort
+    from lava.magma.core.model.py.type import LavaPyType
+    from lava.magma.core.resources import CPU
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+    from lava.proc.atrlif.models import PyATRLIFModelFixed, PyATRLIFModelFloat
     from lava.proc.atrlif.process import ATRLIF
     from lava.proc.dense.process import Dense
     from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
@@ -53,9 +69,33 @@ def _lava():
     from lava.proc.lif.process import LIF
     from lava.proc.sparse.process import Sparse
 
+    @implements(proc=Injector, protocol=LoihiProtocol)
+    @requires(CPU)
+    class IntInjectorModel(PyLoihiInjectorModel):
+        out_port: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def per_neuron_step(base, tags):
+        @implements(proc=ATRLIF, protocol=LoihiProtocol)
+        @requires(CPU)
+        @tag(*tags)
+        class Model(base):
+            def post_spike(self, spike_vector):
+                step = np.broadcast_to(self.theta_step, self.theta.shape)
+                self.r[spike_vector] = self.r[spike_vector] + 2 * self.theta[spike_vector]
+                self.theta[spike_vector] = self.theta[spike_vector] + step[spike_vector]
+
+        return Model
+
+    _log_shared_memory()
+    models = {
+        "floating_pt": {Injector: PyLoihiInjectorModel, Extractor: PyLoihiExtractorModel,
+                        ATRLIF: per_neuron_step(PyATRLIFModelFloat, ("floating_pt",))},
+        "fixed_pt": {Injector: IntInjectorModel, Extractor: PyLoihiExtractorModel,
+                     ATRLIF: per_neuron_step(PyATRLIFModelFixed, ("bit_accurate_loihi", "fixed_pt"))},
+    }
     return dict(version=getattr(lava, "__version__", "0.10.0"), RunSteps=RunSteps, Loihi2SimCfg=Loihi2SimCfg,
                 processes={"LIF": LIF, "ATRLIF": ATRLIF}, Dense=Dense, Sparse=Sparse, Injector=Injector,
-                Extractor=Extractor, models={Injector: PyLoihiInjectorModel, Extractor: PyLoihiExtractorModel},
+                Extractor=Extractor, models=models,
                 channel=ChannelConfig(send_full=SendFull.BLOCKING, receive_empty=ReceiveEmpty.BLOCKING,
                                       receive_not_empty=ReceiveNotEmpty.FIFO))
 
@@ -67,6 +107,29 @@ def _block(w, lanes, sparse_cls):
     import scipy.sparse as sp
 
     return sp.block_diag([w] * lanes, format="csr")
+
+
+def _log_shared_memory():
+    """List every shared-memory segment Lava's runtime creates in ``$METAPLASTIC_SHM_LOG``,
+    so that the host can remove them if this worker is killed (Lava removes them itself on
+    a normal stop)."""
+    log = os.environ.get("METAPLASTIC_SHM_LOG")
+    if not log:
+        return
+    from lava.magma.runtime.message_infrastructure import shared_memory_manager as smm
+
+    create = smm.SharedMemoryManager.create_shared_memory
+    if getattr(create, "logged", False):
+        return
+
+    def logged(self, size):
+        handle = create(self, size)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(handle.name.lstrip("/") + "\n")
+        return handle
+
+    logged.logged = True
+    smm.SharedMemoryManager.create_shared_memory = logged
 
 
 class Net:
@@ -104,7 +167,7 @@ class Net:
         self.neurons.s_out.connect(self.d_rec.s_in)
         self.d_rec.a_out.connect(self.neurons.a_in)
         self.neurons.s_out.connect(self.extractor.in_port)
-        self.cfg = lv["Loihi2SimCfg"](select_tag=self.mode, exception_proc_model_map=lv["models"])
+        self.cfg = lv["Loihi2SimCfg"](select_tag=self.mode, exception_proc_model_map=lv["models"][self.mode])
         self.neurons.create_runtime(run_cfg=self.cfg)
         self.vars = [getattr(self.neurons, name) for name in self.state_names] + [self.d_in.a_buff, self.d_rec.a_buff]
         self.int_x = self.mode == "fixed_pt"
@@ -126,7 +189,7 @@ class Net:
         frozen = None
         if not active.all():  # lanes that sit this decision out keep their state
             frozen = [v.get().copy() for v in self.vars]
-        flat = (x.astype(np.int64) if self.int_x else x.astype(np.float64)).reshape(-1)
+        flat = (x.astype(np.int32) if self.int_x else x.astype(np.float64)).reshape(-1)
         spikes = self._run(flat, steps)
         self.at_rest = False
         if frozen is not None:
@@ -160,6 +223,8 @@ def serve(inp, out):
         except FrameError:
             break  # the host went away
         try:
+            if net is None and op in ("step", "reset"):
+                raise RuntimeError(f"asked to {op} before a network was built")
             if op == "build":
                 t0 = time.perf_counter()
                 net = Net(arrays, meta)
