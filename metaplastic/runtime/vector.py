@@ -27,7 +27,7 @@ from metaplastic.runtime.observations import AgentInputs, ObservationCheck, boun
 from metaplastic.runtime.trials import MAX_STEPS_PER_EPISODE, task_label, too_long_message
 
 __all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "available_memory", "batch_steps", "check_memory",
-           "drive_trials", "run_vector_trials"]
+           "drive_trials", "lockstep", "run_vector_trials"]
 
 
 class SingleLaneAgent:
@@ -173,6 +173,49 @@ def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.n
             next(steps)
         except StopIteration as stop:
             return stop.value
+
+
+def lockstep(agents: Sequence[Any], dist: Any, n_tasks: int, *, seed: int = 0,
+             split: str = "test") -> list[np.ndarray]:
+    """Teacher forcing: ``agents`` (vector agents of ``n_tasks`` lanes each) decide on the
+    same observations and rewards, one trial on ``n_tasks`` tasks of ``dist``; the first
+    agent's actions drive the environment. Returns, per agent, the boolean array of its
+    decisions (active lanes, in order) equal to the first agent's — how the parity of two
+    runtimes of one network is measured.
+
+    Example:
+        >>> import metaplastic
+        >>> dist = metaplastic.make_tasks("bandits:k=3,n=4")
+        >>> a, b = (metaplastic.make("thompson").vector_agent(dist, 5) for _ in range(2))
+        >>> same = lockstep([a, b], dist, 5)
+        >>> bool(same[0].all()), same[1].size
+        (True, 20)
+    """
+    for a in agents:
+        a.reset(np.arange(n_tasks) + seed)
+    venv = dist.make_vector_env(dist.sample(n_tasks, seed=seed, split=split))
+    same: list[list[np.ndarray]] = [[] for _ in agents]
+
+    def act(obs: np.ndarray, active: np.ndarray) -> Any:
+        acts = [np.asarray(a.act(obs, active)) for a in agents]
+        for k, x in enumerate(acts):
+            same[k].append((x == acts[0])[active])
+        return acts[0]
+
+    def observe(*args: Any) -> None:
+        for a in agents:
+            a.observe(*args)
+
+    def end_episode(mask: np.ndarray) -> None:
+        for a in agents:
+            a.end_episode(mask)
+
+    try:
+        drive_trials(venv, dist.episodes_per_trial, env_seed=seed + 1, act=act, observe=observe,
+                     end_episode=end_episode)
+    finally:
+        venv.close()
+    return [np.concatenate(s) for s in same]
 
 
 def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.ndarray, np.ndarray], Any],

@@ -6,7 +6,6 @@ import pytest
 
 import metaplastic
 from metaplastic.errors import MetaplasticError
-from metaplastic.runtime.vector import drive_trials
 
 
 @pytest.fixture(scope="session")
@@ -20,31 +19,6 @@ def lava_runtime():
     except MetaplasticError as e:
         pytest.skip(str(e))
     return install("lava", python, say=lambda *a, **k: None)
-
-
-def teacher_forced(agents, tasks, n_tasks, *, seed=0):
-    """Run ``agents`` (vector agents of ``n_tasks`` lanes) on the same observations and
-    rewards: the first agent's actions drive the environment, every agent decides. Returns
-    per agent the boolean array of decisions equal to the first agent's."""
-    seeds = np.arange(n_tasks)
-    for a in agents:
-        a.reset(seeds)
-    venv = tasks.make_vector_env(tasks.sample(n_tasks, seed=seed, split="test"))
-    same = [[] for _ in agents]
-
-    def act(obs, active):
-        acts = [a.act(obs, active) for a in agents]
-        for k, x in enumerate(acts):
-            same[k].append((x == acts[0])[active])
-        return acts[0]
-
-    def observe(*args):
-        for a in agents:
-            a.observe(*args)
-
-    drive_trials(venv, tasks.episodes_per_trial, env_seed=seed + 1, act=act, observe=observe)
-    venv.close()
-    return [np.concatenate(s) for s in same]
 
 
 TRAINED_RUN = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "runs_v0_1_0" / "snntorch-rl2"

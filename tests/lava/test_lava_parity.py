@@ -10,7 +10,9 @@ import metaplastic
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.spiking.net_agent import SpikingNetAgent
 
-from .conftest import random_net, teacher_forced, trained_net
+from metaplastic.runtime.vector import lockstep
+
+from .conftest import random_net, trained_net
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +32,7 @@ def test_floating_pt_decides_as_numba_on_2000_decisions(lava_runtime, which):
         net = random_net(tasks, neuron="alif" if which == "random-alif" else "cuba-lif")
     n = -(-2000 // tasks.episodes_per_trial)
     lava, numba = _agents(net, tasks, n, "floating_pt")
-    same = teacher_forced([numba, lava], tasks, n)[1]
+    same = lockstep([numba, lava], tasks, n)[1]
     assert same.size >= 2000
     assert same.mean() >= 0.99, f"decisions agree on {same.mean():.4f}"
     ops_l, ops_n = lava.ops(), numba.ops()
@@ -45,7 +47,7 @@ def test_fixed_pt_is_loihi_arithmetic_and_reports_agreement(lava_runtime):
     tasks = metaplastic.make_tasks("bandits:k=5,n=10")
     net = random_net(tasks)
     lava, numba = _agents(net, tasks, 200, "fixed_pt")
-    same = teacher_forced([numba, lava], tasks, 200)[1]
+    same = lockstep([numba, lava], tasks, 200)[1]
     # quantization changes some decisions, not the policy: most agree
     assert 0.5 < same.mean() <= 1.0, f"fixed_pt agrees with float on {same.mean():.4f}"
     lava.lanes.close()
