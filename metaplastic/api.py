@@ -118,6 +118,8 @@ def load(path: str | os.PathLike, *, backend: str | None = None) -> MetaLearner:
         2
     """
     run = RunDir(path)
+    if backend is not None and backend not in BACKENDS:
+        raise BACKENDS.unknown(backend)
     name = run.backend if backend is None else BACKENDS.resolve(backend)
     if name not in BACKENDS.names():
         raise RunDirError(

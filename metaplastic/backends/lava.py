@@ -38,7 +38,9 @@ LAVA_PARAMS = (
     Param("mode", str, "fixed_pt", "Lava's simulation: fixed_pt (Loihi 2's bit-accurate integer arithmetic: 8-bit "
           "weights, 12-bit decays, 24-bit states) or floating_pt", choices=MODES),
     Param("timeout", float, 30.0, "seconds the host waits for each answer of the Lava worker before it is killed "
-          "and the run fails in one line", low=0.1),
+          "and the run fails in one line (building the network: at least 60)", low=0.1),
+    Param("x_max", float, 4.0, "fixed_pt: the largest |graded input| (encoded observation, action, reward) the "
+          "quantization is sized for; a larger input is refused in one line", low=0.0, low_exclusive=True),
 )
 
 
@@ -64,7 +66,7 @@ class LavaLearner(VectorBackedLearner):
         self.device = "loihi2-sim"
         # running workers of agents that are gone, by (lanes, mode, timeout): a worker takes a
         # second to start and build, and the latency benchmark makes one agent per trial
-        self._idle: dict[tuple[int, str, float], list[Any]] = {}
+        self._idle: dict[tuple[int, str, float, float], list[Any]] = {}
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -82,9 +84,9 @@ class LavaLearner(VectorBackedLearner):
         from metaplastic.spiking.net_agent import SpikingNetAgent
 
         enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
-        key = (int(num_lanes), self.config["mode"], float(self.config["timeout"]))
+        key = (int(num_lanes), self.config["mode"], float(self.config["timeout"]), float(self.config["x_max"]))
         idle = self._idle.get(key)
-        lanes = idle.pop() if idle else LavaLanes(self.net, num_lanes, mode=key[1], timeout=key[2])
+        lanes = idle.pop() if idle else LavaLanes(self.net, num_lanes, mode=key[1], timeout=key[2], x_max=key[3])
         agent = SpikingNetAgent(self.net, enc, num_lanes, greedy=self.config["greedy"], lanes=lanes)
         weakref.finalize(agent, _give_back, weakref.ref(self), key, lanes)
         return agent
@@ -134,12 +136,12 @@ class LavaLearner(VectorBackedLearner):
         self.tasks_spec = run.tasks_spec()
 
 
-def _give_back(learner_ref: Any, key: tuple[int, str, float], lanes: Any) -> None:
+def _give_back(learner_ref: Any, key: tuple[int, str, float, float], lanes: Any) -> None:
     """An agent is gone: its worker waits for the learner's next agent of the same shape
     (at most two wait per shape; the others, and all once the learner is gone, stop)."""
     learner = learner_ref()
     pool = None if learner is None else learner._idle.setdefault(key, [])
     if pool is None or len(pool) >= 2 or lanes.worker is None or not lanes.worker.alive():
-        lanes.close()
+        lanes.close(grace=0)  # called during garbage collection: kill, never wait
     else:
         pool.append(lanes)

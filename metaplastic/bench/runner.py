@@ -117,10 +117,12 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
     learners = []
     for name in cfg.backends:
         if name in cfg.runs:
-            run = RunDir(cfg.runs[name])
-            # a backend that runs another's network (lava) loads it; any other refuses a foreign run
-            learner = metaplastic.load(run, backend=name)
-            if learner.name != BACKENDS.resolve(name):
+            run, resolved = RunDir(cfg.runs[name]), BACKENDS.resolve(name)
+            caps = BACKENDS.info(resolved).capabilities
+            # a backend that runs a given network (requires "net": lava) runs a foreign run's network
+            foreign = run.backend != resolved and caps is not None and "net" in caps.requires
+            learner = metaplastic.load(run, backend=resolved) if foreign else metaplastic.load(run)
+            if learner.name != resolved:
                 raise ConfigError(f"--run {name}={cfg.runs[name]}: that run was trained with backend {learner.name!r}; "
                                   f"pass --run {learner.name}=... and list {learner.name} in --backends")
         else:

@@ -188,7 +188,8 @@ class RunDir(os.PathLike):
         doc = self.config()
         if doc["backend"] != expected:
             raise RunDirError(f"{str(self.path)!r} was saved by backend {doc['backend']!r}, not {expected!r}; "
-                              "load it with metaplastic.load(path)")
+                              f"load it with its own backend (metaplastic.load(path); on the command line "
+                              f"--run {doc['backend']}=PATH)")
         return doc
 
     def _read_config(self) -> dict[str, Any]:

@@ -42,24 +42,29 @@ def lava_worker(timeout: float) -> Any:
     """A started :class:`~metaplastic.workers.process.WorkerProcess` running the Lava worker
     of the installed runtime (a one-line error naming the install command when there is none)."""
     from metaplastic.workers.process import WorkerProcess
-    from metaplastic.workers.provision import ensure_worker, locate
+    from metaplastic.workers.provision import ensure_worker, locate, worker_env
 
     installed = locate("lava")
     ensure_worker(installed)
-    return WorkerProcess([str(installed.python), "-m", "metaplastic_runtime.lava_net"], name="lava", timeout=timeout)
+    # -I: the runtime's own packages only (no current directory, no PYTHON* variables)
+    return WorkerProcess([str(installed.python), "-I", "-m", "metaplastic_runtime.lava_net"], name="lava",
+                         timeout=timeout, env=worker_env())
 
 
 class LavaLanes:
     """``num_lanes`` copies of ``net`` on Lava's simulator (``mode``: ``fixed_pt`` or
-    ``floating_pt``); every request waits at most ``timeout`` seconds for the worker."""
+    ``floating_pt``); every request waits at most ``timeout`` seconds for the worker (building
+    the network at most ``max(timeout, 60)``). In fixed_pt, graded inputs must lie within
+    ``±x_max`` (the range the quantization is sized for)."""
 
     plastic = False  # plastic networks are refused (see metaplastic.spiking.lava_map.refuse_plastic)
 
-    def __init__(self, net: SpikingNet, num_lanes: int, *, mode: str = "fixed_pt", timeout: float = 30.0):
+    def __init__(self, net: SpikingNet, num_lanes: int, *, mode: str = "fixed_pt", timeout: float = 30.0,
+                 x_max: float = 4.0):
         if not isinstance(net, SpikingNet):
             raise TypeError(f"LavaLanes runs a SpikingNet, got {type(net).__name__}")
         self.net, self.num_lanes, self.mode, self.timeout = net, int(num_lanes), mode, float(timeout)
-        self.program = lava_program(net, mode)  # refuses what Lava cannot run before a worker starts
+        self.program = lava_program(net, mode, x_max=x_max)  # refuses what Lava cannot run before a worker starts
         n, i, lanes = net.n_neurons, net.n_inputs, self.num_lanes
         self.w_out = np.ascontiguousarray(net.w_out, dtype=F32)
         self.b_out = np.ascontiguousarray(net.b_out, dtype=F32)
@@ -83,17 +88,18 @@ class LavaLanes:
         try:
             worker.request("build", self.program.arrays,
                            {**self.program.meta, "process": self.program.process, "state": list(self.program.state),
-                            "mode": self.mode, "lanes": self.num_lanes}, timeout=max(self.timeout, 60.0))
+                            "mode": self.mode, "lanes": self.num_lanes, "substeps": self.net.substeps},
+                           timeout=max(self.timeout, 60.0), expect="ready")
         except BaseException:
-            worker.close(grace=1.0)
+            worker.close(grace=0)
             raise
         self.worker = worker
 
-    def close(self) -> None:
-        """Stop the worker (a later call starts a new one)."""
+    def close(self, *, grace: float = 5.0) -> None:
+        """Stop the worker (a later call starts a new one); ``grace=0`` kills it at once."""
         if self.worker is not None:
             worker, self.worker = self.worker, None
-            worker.close()
+            worker.close(grace=grace)
 
     @property
     def pid(self) -> int | None:
@@ -106,7 +112,7 @@ class LavaLanes:
         if lanes is not None and not np.asarray(lanes, dtype=bool).all():
             raise NotImplementedError("LavaLanes resets all lanes together (a new trial in every lane)")
         self.start()
-        self.worker.request("reset")
+        self.worker.request("reset", expect="ok")
         self.state[:] = 0.0
         self.x_prev[:] = 0.0
         self.nspk[:] = 0
@@ -133,7 +139,7 @@ class LavaLanes:
         the spikes of every step, (substeps, num_lanes, N) uint8, as Lava emitted them."""
         self.start()
         _, arrays, _ = self.worker.request("step", {"x": self.program.encode(x), "active": active},
-                                           {"steps": self.net.substeps})
+                                           {"steps": self.net.substeps}, expect="spikes")
         spikes = arrays.get("spikes")
         expect = (self.net.substeps, self.num_lanes, self.net.n_neurons)
         if spikes is None or spikes.shape != expect:

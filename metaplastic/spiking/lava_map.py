@@ -48,13 +48,21 @@ class LavaProgram:
     arrays: dict[str, np.ndarray] = field(repr=False)
     meta: dict[str, Any] = field(default_factory=dict)
     fixed: Any = field(default=None, repr=False)  # a LoihiFixedNet in fixed_pt
+    x_max: float = np.inf  # fixed_pt: the largest |graded input| the quantization is sized for
 
     def encode(self, x: np.ndarray) -> np.ndarray:
-        """The graded input as the worker's Injector takes it."""
+        """The graded input as the worker's Injector takes it (fixed_pt: a one-line
+        :class:`ConfigError` for an input beyond ``±x_max``, which would overflow Loihi's
+        24-bit state)."""
         if self.fixed is None:
             return np.asarray(x, dtype=np.float64)
         from metaplastic.spiking.loihi_fixed import encode_inputs
 
+        top = float(np.max(np.abs(x))) if np.size(x) else 0.0
+        if top > self.x_max:
+            raise ConfigError(f"backend lava (fixed_pt): an input of magnitude {top:g} exceeds x_max={self.x_max:g}, the "
+                              "range the fixed-point network is sized for; raise it with --set x_max=... or use "
+                              "--set mode=floating_pt")
         return encode_inputs(self.fixed, x)
 
 
@@ -101,8 +109,9 @@ def _shared(arrays: dict[str, np.ndarray], state: tuple[str, ...]) -> dict[str, 
     return out
 
 
-def lava_program(net: SpikingNet, mode: str) -> LavaProgram:
-    """The :class:`LavaProgram` that runs ``net`` in ``mode`` (``fixed_pt`` or ``floating_pt``)."""
+def lava_program(net: SpikingNet, mode: str, *, x_max: float = 4.0) -> LavaProgram:
+    """The :class:`LavaProgram` that runs ``net`` in ``mode`` (``fixed_pt`` or ``floating_pt``);
+    in fixed_pt, quantized for graded inputs within ``±x_max``."""
     if mode not in MODES:
         raise ConfigError(f"lava mode must be one of {', '.join(MODES)}, got {mode!r}")
     refuse_plastic(net)
@@ -112,13 +121,13 @@ def lava_program(net: SpikingNet, mode: str) -> LavaProgram:
         return LavaProgram(process, state, _shared(arrays, state), {"w_in_exp": 0, "w_rec_exp": 0})
     from metaplastic.spiking.loihi_fixed import quantize
 
-    q = quantize(net)
+    q = quantize(net, x_max=x_max)
     kw = q.lava_kwargs()
     neuron = {k: np.atleast_1d(np.asarray(v)) for k, v in kw["neuron"].items() if k != "shape"}
     arrays = {"w_in": q.w_in, "w_rec": q.w_rec, **{f"proc.{k}": v for k, v in neuron.items()},
               **{f"proc.{k}": v for k, v in _fixed_rest(q, net).items()}}
     return LavaProgram(process, state, _shared(arrays, state), {"w_in_exp": q.w_in_exp, "w_rec_exp": q.w_rec_exp},
-                       fixed=q)
+                       fixed=q, x_max=float(x_max))
 
 
 def _fixed_rest(q: Any, net: SpikingNet) -> dict[str, np.ndarray]:

@@ -87,34 +87,60 @@ def _kill_group(proc: subprocess.Popen, shm_log: str | None = None) -> None:
 
 
 class _Deadline:
-    """A file-like reader of the worker's stdout that raises ``TimeoutError`` once
-    ``seconds`` have passed without the bytes asked for, and ``ConnectionError`` as soon as
-    the worker has died (its children may hold the pipe open, so no end of file comes);
+    """The worker's stdin and stdout under one deadline: ``write`` and ``read`` raise
+    ``TimeoutError`` once ``seconds`` have passed, and ``ConnectionError`` as soon as the
+    worker has died (its children may hold the pipes open, so no end of file comes);
     ``read_frame`` reads through it."""
 
     POLL = 0.2  # seconds between checks that the worker still runs
 
-    def __init__(self, fd: int, seconds: float, proc: subprocess.Popen):
-        self.fd, self.end, self.proc = fd, time.monotonic() + seconds, proc
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(fd, selectors.EVENT_READ)
+    def __init__(self, proc: subprocess.Popen, seconds: float):
+        assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - pipes made by Popen
+        self.proc, self.end = proc, time.monotonic() + seconds
+        self.out, self.inp = proc.stdout.fileno(), proc.stdin.fileno()
+
+    def _wait(self, fd: int, event: int) -> None:
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, event)
+            while True:
+                left = self.end - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                if sel.select(timeout=min(left, self.POLL)):
+                    return
+                if self.proc.poll() is not None:
+                    raise ConnectionError("the worker exited")
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            self._wait(self.inp, selectors.EVENT_WRITE)
+            n = os.write(self.inp, view[: 1 << 16])  # at most a pipe's buffer: never blocks after select
+            view = view[n:]
 
     def read(self, n: int) -> bytes:
-        while True:
-            left = self.end - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            if self.sel.select(timeout=min(left, self.POLL)):
-                return os.read(self.fd, n)
-            if self.proc.poll() is not None:
-                raise ConnectionError("the worker exited")
+        self._wait(self.out, selectors.EVENT_READ)
+        return os.read(self.out, n)
 
-    def close(self) -> None:
-        self.sel.close()
+    def flush(self) -> None:
+        """Nothing to flush: :meth:`write` hands every byte to the pipe."""
+
+
+def _read_log(stream: Any, log: deque[str]) -> None:
+    """Keep the last lines a worker writes to stderr (a function, not a method: the thread
+    must not keep the WorkerProcess alive)."""
+    with stream:
+        for raw in stream:
+            line = raw.decode(errors="replace").strip()
+            if line:
+                log.append(line)
 
 
 class WorkerProcess:
-    """A worker started from ``argv``; ``request`` sends a frame and returns the reply."""
+    """A worker started from ``argv``; ``request`` sends a frame and returns the reply.
+
+    ``env`` is the worker's environment (default: this process's); ``$METAPLASTIC_SHM_LOG``
+    is added to it."""
 
     def __init__(self, argv: Sequence[str], *, name: str, timeout: float = 30.0, env: dict[str, str] | None = None):
         import tempfile
@@ -123,21 +149,19 @@ class WorkerProcess:
         fd, self.shm_log = tempfile.mkstemp(prefix=f"metaplastic-{name}-", suffix=".shm")
         os.close(fd)
         env = {**(os.environ if env is None else env), SHM_LOG_ENV: self.shm_log}
-        self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True, env=env)
+        try:
+            self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, start_new_session=True, env=env)
+        except OSError as e:
+            os.unlink(self.shm_log)
+            raise WorkerFailed(f"cannot start the {name} worker {argv[0]!r} ({e.strerror or e}); "
+                               f"reinstall its runtime (metaplastic runtime install {name})") from None
         self.pid = self.proc.pid
+        os.set_blocking(self.proc.stdin.fileno(), False)  # type: ignore[union-attr] - writes go through select
         self._log: deque[str] = deque(maxlen=40)
-        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain = threading.Thread(target=_read_log, args=(self.proc.stderr, self._log), daemon=True)
         self._drain.start()
         self._finalizer = weakref.finalize(self, _kill_group, self.proc, self.shm_log)
-
-    def _read_log(self) -> None:
-        assert self.proc.stderr is not None  # noqa: S101 - set by Popen above
-        with self.proc.stderr:
-            for raw in self.proc.stderr:
-                line = raw.decode(errors="replace").strip()
-                if line:
-                    self._log.append(line)
 
     def alive(self) -> bool:
         """Whether the worker process is still running."""
@@ -151,48 +175,59 @@ class WorkerProcess:
         last = (errors or lines)[-1][:300] if lines else ""
         return f"; its last output: {last}" if last else ""
 
-    def _fail(self, what: str) -> WorkerFailed:
-        code = self.proc.poll()
+    def _kill(self) -> None:
         _kill_group(self.proc, self.shm_log)  # stderr closes: the log thread reads to its end
         self._finalizer.detach()
-        status = f"exited with code {code}" if code is not None else "was killed"
+
+    def _fail(self, what: str) -> WorkerFailed:
+        code = self.proc.poll()
+        self._kill()
+        if code is None:
+            status = "was killed"
+        elif code < 0:
+            status = f"was killed by signal {-code}"
+        else:
+            status = f"exited with code {code}"
         return WorkerFailed(f"{self.name} worker (pid {self.pid}) {what}; it {status}{self._last_log()}")
 
     def request(self, op: str, arrays: dict[str, np.ndarray] | None = None, meta: dict[str, Any] | None = None,
-                *, timeout: float | None = None) -> tuple[str, dict[str, np.ndarray], dict[str, Any]]:
-        """Send one request and wait (at most ``timeout``, default the worker's) for its reply.
+                *, timeout: float | None = None, expect: str | None = None) -> tuple[str, dict[str, np.ndarray], dict[str, Any]]:
+        """Send one request and wait (at most ``timeout``, default the worker's, for writing
+        it and reading the reply) for its reply, whose op must be ``expect`` when given.
 
-        A reply ``error`` from the worker, a worker that died, a malformed reply or no reply
-        in time: a one-line :class:`WorkerFailed`, with the worker's process group killed."""
+        A reply ``error`` from the worker, a worker that died, a malformed or unexpected
+        reply, no reply in time, or an interruption (Ctrl-C) while waiting: a one-line
+        :class:`WorkerFailed` (the interruption is re-raised), with the worker's process group
+        killed, so a worker is never left with a request half answered."""
         if not self.alive():
             raise self._fail(f"is not running (asked to {op})")
         wait = self.timeout if timeout is None else float(timeout)
+        io = _Deadline(self.proc, wait)
         try:
-            assert self.proc.stdin is not None and self.proc.stdout is not None  # noqa: S101
-            write_frame(self.proc.stdin, op, arrays, meta)
-            reader = _Deadline(self.proc.stdout.fileno(), wait, self.proc)
-            try:
-                reply = read_frame(reader)
-            finally:
-                reader.close()
+            write_frame(io, op, arrays, meta)
+            reply = read_frame(io)
         except TimeoutError:
             raise self._fail(f"did not answer {op!r} within {wait:g} s (raise the timeout with --set timeout=SECONDS)") from None
-        except (BrokenPipeError, ConnectionError, OSError, FrameError) as e:
+        except (ConnectionError, OSError, FrameError) as e:
             raise self._fail(f"failed during {op!r} ({type(e).__name__})") from None
+        except BaseException:
+            self._kill()
+            raise
         if reply[0] == "error":
             message = str(reply[2].get("message", "unknown error"))
-            _kill_group(self.proc, self.shm_log)  # what it wrote before dying is still in the pipe for the log
-            self._finalizer.detach()
+            self._kill()  # what it wrote before dying is still in the pipe for the log
             raise WorkerFailed(f"{self.name} worker (pid {self.pid}): {message}{self._last_log()}")
+        if expect is not None and reply[0] != expect:
+            raise self._fail(f"answered {op!r} with {reply[0]!r}, not {expect!r}")
         return reply
 
     def close(self, *, grace: float = 5.0) -> None:
-        """Ask the worker to stop (``close``), wait up to ``grace`` seconds, then kill its group."""
-        if self.alive():
+        """Ask the worker to stop (``close``), wait up to ``grace`` seconds, then kill its group
+        (``grace=0``: kill at once; the shared memory it listed is removed either way)."""
+        if self.alive() and grace > 0:
             try:
-                self.request("close", timeout=grace)
+                self.request("close", timeout=grace, expect="ok")
             except WorkerFailed:
                 pass
         if self._finalizer.alive:
             self._finalizer()
-

@@ -113,6 +113,17 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _HOST_ONLY_ENV}
 
 
+def worker_env() -> dict[str, str]:
+    """The environment a worker in a runtime starts with: this process's, without what
+    would point the runtime's interpreter at the host's packages (``PYTHONPATH``, ...).
+
+    Example:
+        >>> "PYTHONPATH" in worker_env()
+        False
+    """
+    return _clean_env()
+
+
 def _last_line(text: str) -> str:
     """The line of a tool's stderr that says what went wrong: its last ``ERROR`` line, else
     its last line that is not a warning, else its last line."""

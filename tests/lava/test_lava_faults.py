@@ -98,3 +98,17 @@ def test_a_worker_that_dies_at_start_is_one_line():
     time.sleep(0.5)
     with pytest.raises(WorkerFailed, match=r"exited with code 3; its last output: boom"):
         worker.request("ping")
+
+
+def test_dropped_lanes_stop_their_worker(lava_runtime):
+    import gc
+
+    from metaplastic.spiking.lava_lanes import LavaLanes
+
+    tasks = metaplastic.make_tasks("bandits:k=3,n=8")
+    lanes = LavaLanes(random_net(tasks, neurons=8), 1, mode="floating_pt")
+    lanes.reset()
+    pid = lanes.pid
+    del lanes
+    gc.collect()
+    assert _gone(pid)

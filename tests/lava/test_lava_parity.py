@@ -43,35 +43,49 @@ def test_floating_pt_decides_as_numba_on_2000_decisions(lava_runtime, which):
     lava.lanes.close()
 
 
-def test_fixed_pt_is_loihi_arithmetic_and_reports_agreement(lava_runtime):
-    tasks = metaplastic.make_tasks("bandits:k=5,n=10")
-    net = random_net(tasks)
-    lava, numba = _agents(net, tasks, 200, "fixed_pt")
-    same = lockstep([numba, lava], tasks, 200)[1]
-    # quantization changes some decisions, not the policy: most agree
-    assert 0.5 < same.mean() <= 1.0, f"fixed_pt agrees with float on {same.mean():.4f}"
+def test_fixed_pt_agrees_with_float_on_most_decisions(lava_runtime):
+    """Quantization changes a few decisions of a trained policy, not the policy (the figures
+    for a policy trained on bandits:k=5,n=10 are in benchmarks/lava_bandits.py)."""
+    tasks, net = metaplastic.make_tasks("bandits:k=3,n=6"), trained_net()
+    n = -(-2000 // tasks.episodes_per_trial)
+    lava, numba = _agents(net, tasks, n, "fixed_pt")
+    same = lockstep([numba, lava], tasks, n)[1]
+    assert same.mean() >= 0.95, f"fixed_pt agrees with float on {same.mean():.4f}"
     lava.lanes.close()
 
 
-@pytest.mark.parametrize("neuron", ["cuba-lif", "alif"])
-def test_fixed_pt_spikes_are_loihi_integer_arithmetic_bit_for_bit(lava_runtime, neuron):
+@pytest.mark.parametrize("neuron, lanes", [("cuba-lif", 1), ("alif", 1), ("cuba-lif", 3)])
+def test_fixed_pt_spikes_are_loihi_integer_arithmetic_bit_for_bit(lava_runtime, neuron, lanes):
     """Lava's bit-accurate models emit exactly the spikes of the numpy re-implementation of
-    Loihi's arithmetic (metaplastic.spiking.loihi_fixed.simulate_fixed), closed loop."""
+    Loihi's arithmetic (metaplastic.spiking.loihi_fixed.simulate_fixed), closed loop; several
+    lanes (Lava's Sparse, block-diagonal) too."""
     from metaplastic.spiking.lava_lanes import LavaLanes
     from metaplastic.spiking.loihi_fixed import simulate_fixed
 
     tasks = metaplastic.make_tasks("bandits:k=5,n=10")
     net = random_net(tasks, neuron=neuron, seed=5)
     rng = np.random.default_rng(2)
-    x = (rng.uniform(size=(60, net.n_inputs)) < 0.4) * rng.normal(size=(60, net.n_inputs))
-    lanes = LavaLanes(net, 1, mode="fixed_pt")
-    lanes.reset()
-    got = np.concatenate([lanes.spikes(x[k:k + 1], np.ones(1, bool))[:, 0] for k in range(len(x))])
-    lanes.close()
-    sent = np.repeat(lanes.program.encode(x), net.substeps, axis=0)
-    want = simulate_fixed(lanes.program.fixed, sent)
+    x = (rng.uniform(size=(60, lanes, net.n_inputs)) < 0.4) * rng.normal(size=(60, lanes, net.n_inputs))
+    x = np.clip(x, -4, 4)
+    lava = LavaLanes(net, lanes, mode="fixed_pt")
+    lava.reset()
+    got = np.concatenate([lava.spikes(x[k], np.ones(lanes, bool)) for k in range(len(x))])
+    lava.close()
     assert got.sum() > 0.02 * got.size, "the comparison should exercise spiking"
-    np.testing.assert_array_equal(got.astype(bool), want)
+    for lane in range(lanes):
+        sent = np.repeat(lava.program.encode(x[:, lane]), net.substeps, axis=0)
+        want = simulate_fixed(lava.program.fixed, sent)
+        np.testing.assert_array_equal(got[:, lane].astype(bool), want, err_msg=f"lane {lane}")
+
+
+def test_fixed_pt_refuses_inputs_beyond_its_range():
+    from metaplastic.errors import ConfigError
+    from metaplastic.spiking.lava_lanes import LavaLanes
+
+    tasks = metaplastic.make_tasks("bandits:k=5,n=10")
+    lava = LavaLanes(random_net(tasks), 1, mode="fixed_pt", x_max=2.0)
+    with pytest.raises(ConfigError, match="magnitude 3 exceeds x_max=2"):
+        lava.program.encode(np.full((1, 8), 3.0))
 
 
 def test_lanes_are_independent_copies(lava_runtime):
@@ -107,7 +121,7 @@ def test_inactive_lanes_keep_their_state(lava_runtime):
     lava.reset()
     ref.reset()
     for k in range(12):
-        active = np.array([True, k % 3 != 1])
+        active = np.array([True, k % 3 != 0])  # lane 1 sits out the very first decision too
         x = rng.normal(size=(2, enc.size)).astype(np.float32)
         np.testing.assert_allclose(lava.decide(x, np.zeros(2), active), ref.decide(x, np.zeros(2, np.float32), active),
                                    rtol=1e-5, atol=1e-5)

@@ -54,9 +54,7 @@ def write_frame(stream, op, arrays=None, meta=None):
         listed.append([str(name), a.dtype.str, list(a.shape)])
         blobs.append(a.tobytes())
     header = json.dumps({"op": str(op), "meta": meta or {}, "arrays": listed}, allow_nan=False).encode()
-    stream.write(MAGIC + struct.pack(">I", len(header)) + header)
-    for b in blobs:
-        stream.write(b)
+    stream.write(b"".join([MAGIC, struct.pack(">I", len(header)), header, *blobs]))
     stream.flush()
 
 

@@ -157,11 +157,12 @@ class Net:
         cast = (lambda a: a.astype(np.int32)) if self.mode == "fixed_pt" else (lambda a: a.astype(np.float64))
         extra_in = {"weight_exp": int(meta.get("w_in_exp", 0))} if self.mode == "fixed_pt" else {}
         extra_rec = {"weight_exp": int(meta.get("w_rec_exp", 0))} if self.mode == "fixed_pt" else {}
-        self.injector = lv["Injector"](shape=(total_i,), buffer_size=64, channel_config=lv["channel"])
+        buffer = max(64, int(meta.get("substeps", 1)))  # a request's steps are sent before it runs
+        self.injector = lv["Injector"](shape=(total_i,), buffer_size=buffer, channel_config=lv["channel"])
         self.d_in = conn(weights=_block(cast(w_in), self.lanes, conn), num_message_bits=24, **extra_in)
         self.neurons = lv["processes"][meta["process"]](shape=(total_n,), **kwargs)
         self.d_rec = conn(weights=_block(cast(w_rec), self.lanes, conn), **extra_rec)
-        self.extractor = lv["Extractor"](shape=(total_n,), buffer_size=64, channel_config=lv["channel"])
+        self.extractor = lv["Extractor"](shape=(total_n,), buffer_size=buffer, channel_config=lv["channel"])
         self.injector.out_port.connect(self.d_in.s_in)
         self.d_in.a_out.connect(self.neurons.a_in)
         self.neurons.s_out.connect(self.d_rec.s_in)
@@ -188,7 +189,11 @@ class Net:
             return np.zeros((steps, self.lanes, self.n), np.uint8)
         frozen = None
         if not active.all():  # lanes that sit this decision out keep their state
-            frozen = [v.get().copy() for v in self.vars]
+            if self.at_rest:  # nothing ran yet (Lava reads Vars only once it has run): the rest state
+                frozen = [np.asarray(self.rest[name], dtype=float).copy() for name in self.state_names]
+                frozen += [np.zeros(self.lanes * self.n), np.zeros(self.lanes * self.n)]
+            else:
+                frozen = [v.get().copy() for v in self.vars]
         flat = (x.astype(np.int32) if self.int_x else x.astype(np.float64)).reshape(-1)
         spikes = self._run(flat, steps)
         self.at_rest = False
