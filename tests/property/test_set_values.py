@@ -18,10 +18,19 @@ from metaplastic.params import Param, coerce
 from tests.property._support import check_cli, fast, outcome, py_values, run_cli, texts
 
 BUILTIN = sorted(i.name for i in metaplastic.backends() if i.available and i.distribution == "metaplastic")
+REQUIRES = {i.name: i.capabilities.requires for i in metaplastic.backends() if i.capabilities is not None}
+
+
+def _given(name: str) -> dict:
+    """What a backend requires to be built (``capabilities.requires``): a small network for ``net``."""
+    from metaplastic.spiking import SpikingNet
+
+    values = {"net": SpikingNet(w_in=[[1.0]], w_out=[[1.0]], du=0.5, dv=0.5)}
+    return {key: values[key] for key in REQUIRES.get(name, ())}
 
 
 def _declared(name: str) -> tuple[Param, ...]:
-    learner = metaplastic.make(name)
+    learner = metaplastic.make(name, **_given(name))
     assert isinstance(learner, Configurable), f"{name} declares no config_params"
     return tuple(learner.config_params)
 
@@ -54,7 +63,7 @@ def test_make_with_one_value(name: str, data) -> None:
     """What a script passes to ``make``: any Python value."""
     key = data.draw(_keys(name), label="key")
     value = data.draw(py_values, label="value")
-    outcome(metaplastic.make, name, **{key: value})
+    outcome(metaplastic.make, name, **{**_given(name), key: value})
 
 
 set_items = st.one_of(
