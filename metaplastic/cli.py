@@ -137,6 +137,31 @@ def tasks_cmd(as_json: bool) -> None:
         console.print(f"  spec example: {d['name']}:" + ",".join(f"{p['name']}={p['default']}" for p in d.get("params", [])[:2]))
 
 
+@cli.command("profiles")
+@click.argument("names", nargs=-1, metavar="[NAME|PATH]...")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def profiles_cmd(names: tuple[str, ...], as_json: bool) -> None:
+    """List the hardware profiles `bench --profiles` takes — built-in, registered by plugin
+    packages (entry-point group metaplastic.profiles) or, given as arguments, files — with
+    their citations. Arguments are checked against the schema (docs/profiles.md)."""
+    from metaplastic.bench.energy import profile_rows
+
+    rows = profile_rows(names)
+    if as_json:
+        _echo_json({"profiles": rows})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="metaplastic hardware profiles")
+    for col in ("profile", "applies to", "source", "citations"):
+        table.add_column(col)
+    for r in rows:
+        cites = escape("; ".join(r["citations"])) if r["available"] else f"[red]cannot be used:[/red] {escape(r['error'])}"
+        table.add_row(escape(r["name"]), r["applies_to"] or "-", escape(r["source"]), cites)
+    _console().print(table)
+
+
 def _eval_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
     f = click.option("--out", type=OutPath("file"), default=None,
@@ -586,7 +611,8 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
     report = run_bench(cfg, progress=True)
     paths = write_report(report, out)
     click.echo(Path(paths["report.md"]).read_text())
-    click.echo(f"report written to {out}/ (report.md, report.json, {len(report.get('plots', {}))} plots)")
+    note = f"; {report['plots_note']}" if report.get("plots_note") else ""
+    click.echo(f"report written to {out}/ (report.md, report.json, {len(report.get('plots', {}))} plots{note})")
 
 
 @cli.group("runtime")

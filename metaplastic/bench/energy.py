@@ -1,10 +1,12 @@
 """Modelled energy: counted operations × energy per operation on a hardware profile.
 
-A profile is a JSON data file (``metaplastic/bench/profiles/*.json``; copy one to make
-your own and pass its path to ``--profiles``) with the energy of each counted operation
-(``energy_per_op_j``, keyed by :class:`~metaplastic.core.OpCounts` fields), a note and
-citation per constant, the kind of network it applies to (``all`` or ``spiking``) and,
-optionally, an idle power.
+A profile is a JSON object (schema: docs/profiles.md) with the energy of each counted
+operation (``energy_per_op_j``, keyed by :class:`~metaplastic.core.OpCounts` fields), a
+note per constant, its citations, the kind of network it applies to (``all`` or
+``spiking``) and, optionally, an idle power. Profiles are found by name through the
+entry-point group ``metaplastic.profiles`` — the built-in ones (``metaplastic/bench/profiles/*.json``)
+are registered there by metaplastic itself, exactly as a lab's package registers its chip's
+— or read from a file given by path (``--profiles my-chip.json``).
 
 A model has two parts, kept apart:
 
@@ -20,34 +22,56 @@ Example:
     >>> e = model_energy(OpCounts(macs=1000, decisions=1), cpu, spiking=False)
     >>> round(e.dynamic_j * 1e12, 1), e.static_j is None
     (4600.0, True)
+    >>> cpu.provider, "loihi" in installed_profiles()
+    ('built-in', True)
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib.metadata as md
 import json
 import math
-from dataclasses import asdict, dataclass
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from metaplastic.core import OpCounts
 from metaplastic.errors import ConfigError
+from metaplastic.registry import EntryInfo, Registry
 
-__all__ = ["HardwareProfile", "EnergyEstimate", "load_profile", "builtin_profiles", "model_energy", "time_applies",
-           "PROFILE_DIR"]
+__all__ = ["HardwareProfile", "EnergyEstimate", "load_profile", "builtin_profiles", "installed_profiles",
+           "profile_rows", "model_energy", "time_applies", "PROFILE_DIR", "PROFILES", "PRICED_OPS", "TALLIES"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
+#: The profiles installed: built-in ones and those of plugin packages, by name.
+PROFILES = Registry("metaplastic.profiles", "hardware profile")
+#: The distribution whose entry points are the built-in profiles.
+_BUILTIN_DIST = "metaplastic"
 _OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates", "trace_updates", "mem_bytes", "spikes",
         "bit_ops")
+#: The :class:`OpCounts` fields a profile prices (every one, in ``energy_per_op_j``).
+PRICED_OPS = _OPS
+#: The :class:`OpCounts` fields that are tallies, never priced: the arithmetic they stand for
+#: is counted (and priced) in ``macs``. Together with :data:`PRICED_OPS`: every field.
+TALLIES = ("decisions", "energy_evals", "grad_evals", "posterior_updates", "rule_evals")
 #: Operations added after profiles were first written: a profile that does not price one
 #: reads as unable to execute it (null), so an older profile still loads and never prices
 #: that work at zero.
 _LATER_OPS = ("bit_ops",)
+#: Keys of a profile object; any other key (a typo) is refused, except comments ("_...").
+_KEYS = ("name", "description", "applies_to", "energy_per_op_j", "notes", "citations", "idle_power_w",
+         "idle_power_source", "time_per_decision", "measured_on", "device_name_contains")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+_TEMPLATE = "copy a built-in profile (metaplastic/bench/profiles/*.json) as a template; schema: docs/profiles.md"
 
 
 @dataclass(frozen=True)
 class HardwareProfile:
-    """One hardware profile (see the module docstring for the file format)."""
+    """One hardware profile (the file format: docs/profiles.md)."""
 
     name: str
     description: str
@@ -60,7 +84,8 @@ class HardwareProfile:
     time_per_decision: str = "measured"   # how the static part's time is obtained
     measured_on: str | None = None        # the device ("cpu", "cuda") whose measured latency is the time there
     device_name_contains: str | None = None  # ...and a word its name must contain ("H100")
-    source: str = ""                      # the file it was read from
+    source: str = ""                      # the file it was read from (or the entry point that gave it)
+    provider: str = "file"                # "built-in", "plugin <distribution> <version>" or "file"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,8 +116,30 @@ class EnergyEstimate:
 
 
 def builtin_profiles() -> list[str]:
-    """Names of the profiles shipped with metaplastic."""
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
+    """Names of the profiles shipped with metaplastic: the entry points of the group
+    ``metaplastic.profiles`` that metaplastic's own distribution declares.
+
+    Example:
+        >>> builtin_profiles()
+        ['cpu-45nm', 'gpu-a100', 'gpu-h100', 'loihi', 'truenorth']
+    """
+    try:
+        eps = md.distribution(_BUILTIN_DIST).entry_points
+    except md.PackageNotFoundError:
+        raise ConfigError("metaplastic is not installed, so its built-in hardware profiles (entry points) are not "
+                          "registered; install it: pip install -e .") from None
+    return sorted({ep.name for ep in eps if ep.group == PROFILES.group})
+
+
+def installed_profiles() -> list[str]:
+    """Names of every installed profile: the built-in ones and those plugin packages
+    register in the entry-point group ``metaplastic.profiles`` (nothing is imported).
+
+    Example:
+        >>> set(builtin_profiles()) <= set(installed_profiles())
+        True
+    """
+    return PROFILES.names()
 
 
 def _short(value: Any, limit: int = 200) -> str:
@@ -105,42 +152,130 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _is_file(path: Path) -> bool:
-    """``path.is_file()``, False where the OS refuses the name (too long, a NUL byte)."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
+def _one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line (line breaks as spaces), cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return _one_line(f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": "))
 
 
 def load_profile(name_or_path: str | Path) -> HardwareProfile:
-    """A built-in profile by name, or a profile file by path (one-line errors).
+    """An installed profile by name (built-in or a plugin's: the entry-point group
+    ``metaplastic.profiles``), or a profile file by path; one-line :class:`ConfigError`s.
 
-    The file is a JSON object with ``name``, ``energy_per_op_j`` (every operation of
-    :class:`~metaplastic.core.OpCounts` priced: joules, or null where the hardware cannot
-    run it) and ``citations`` (a list of sources); optional: ``description``, ``notes``
-    (an object: operation name -> note; null is none), ``applies_to`` (``all`` or
-    ``spiking``), ``idle_power_w`` (watts or null), ``idle_power_source``,
-    ``time_per_decision``, ``measured_on``, ``device_name_contains``."""
+    A name with no suffix that nobody registers is an unknown profile; anything else is read
+    as the path of a JSON file. The schema (every key, its unit, what null means) is in
+    docs/profiles.md: ``name``, ``energy_per_op_j`` (every operation of :data:`PRICED_OPS`
+    priced: joules, 0 if free, or null where the hardware cannot run it) and ``citations``
+    (a non-empty list of sources) are required.
+
+    Example:
+        >>> load_profile("truenorth").applies_to
+        'spiking'
+        >>> load_profile("tpu-v9")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        metaplastic.errors.ConfigError: unknown hardware profile 'tpu-v9'; installed: cpu-45nm, gpu-a100, ...
+    """
     path = Path(name_or_path)
+    if (isinstance(name_or_path, str) or not path.suffix) and str(name_or_path) in PROFILES:
+        return _from_entry_point(str(name_or_path))
     if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.json"
-        if not _is_file(path):
-            raise ConfigError(f"unknown hardware profile {_short(str(name_or_path))}; built-in: "
-                              f"{', '.join(builtin_profiles())}, or give the path of a profile .json")
+        name = str(name_or_path)
+        close = difflib.get_close_matches(name, installed_profiles(), n=1) if len(name) < 100 else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown hardware profile {_short(name)}{hint}; installed: "
+                          f"{', '.join(installed_profiles()) or 'none'}; or give the path of a profile .json "
+                          f"(a package adds one through the entry-point group {PROFILES.group!r}: docs/profiles.md)")
+    return _profile_from(_read_json(path, _short(str(path))), path)
+
+
+def _read_json(path: Path, where: str) -> Any:
+    """The JSON document in ``path``; one-line errors prefixed by ``where``."""
     try:
         raw = path.read_bytes()
     except (OSError, ValueError) as exc:  # missing, a folder, no permission, a name the OS refuses
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(f"{_short(str(path))}: cannot read the profile file ({why}); give the path of a "
-                          "profile .json or a built-in name") from None
+        raise ConfigError(f"{where}: cannot read the profile file ({why}); give the path of a "
+                          "profile .json or an installed profile's name") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, an int of thousands of digits
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{_short(str(path))}: not valid JSON ({first}); copy a built-in profile as a "
-                          "template") from None
-    return _profile_from(doc, path)
+        raise ConfigError(f"{where}: not valid JSON ({_one_line(first)}); {_TEMPLATE}") from None
+
+
+def _provider(info: EntryInfo) -> str:
+    if info.distribution == _BUILTIN_DIST:
+        return "built-in"
+    return f"plugin {info.distribution or '(no distribution)'} {info.version or ''}".rstrip()
+
+
+def _from_entry_point(name: str) -> HardwareProfile:
+    """The profile an entry point of ``metaplastic.profiles`` gives: a mapping (the profile),
+    the path of a profile JSON file, or a function of no arguments returning either."""
+    info = PROFILES.info(name)
+    provider = _provider(info)
+    label = f"hardware profile {_short(name)}"
+    where = f"{label} ({provider}, entry point {_short(info.target)})"
+    fix = (f"fix the plugin or uninstall it (pip uninstall {info.distribution})" if provider != "built-in"
+           else "reinstall metaplastic (pip install -e .)")
+    if not info.available:
+        raise ConfigError(f"{where} cannot be loaded: {info.reason}; {fix}")
+    obj = info.obj
+    if callable(obj) and not isinstance(obj, (Mapping, str, os.PathLike)):  # a function returning the profile
+        try:
+            obj = obj()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a broken plugin is one line, SystemExit included
+            raise ConfigError(f"{where}: its function raised {_first_line(exc)}; {fix}") from None
+    if isinstance(obj, Mapping):
+        doc, source = dict(obj), info.target
+    elif isinstance(obj, (str, os.PathLike)):
+        path = Path(obj)
+        doc, source = _read_json(path, f"{where}, file {_short(str(path))}"), str(path)
+    else:
+        raise ConfigError(f"{where} gives an object of type {type(obj).__name__!r}; a profile entry point names a "
+                          "dict, the path of a profile .json, or a function returning one (docs/profiles.md)")
+    profile = _profile_from(doc, source, where=where)
+    if profile.name != name:
+        raise ConfigError(f"{where}: its name is {_short(profile.name)} but it is registered as {_short(name)}; "
+                          "make the entry-point name and the profile's name equal")
+    return replace(profile, provider=provider)
+
+
+def profile_rows(names: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """What ``metaplastic profiles`` lists: one JSON-ready row per profile (``name``,
+    ``available``, ``source`` — ``built-in``, ``plugin <distribution> <version>`` or
+    ``file`` —, ``applies_to``, ``citations``, ``description``, ``location``, ``error``).
+
+    ``names`` (installed names or paths of files) are each loaded, and the first that fails
+    raises its one-line :class:`ConfigError`; without names every installed profile is
+    listed, a broken plugin's as a row with its error (it never hides the others).
+
+    Example:
+        >>> [(r["name"], r["source"], r["applies_to"]) for r in profile_rows(["loihi"])]
+        [('loihi', 'built-in', 'spiking')]
+    """
+    rows = []
+    for name in names or installed_profiles():
+        try:
+            p = load_profile(name)
+        except ConfigError as exc:
+            if names:
+                raise
+            info = PROFILES.info(name)
+            rows.append({"name": name, "available": False, "source": _provider(info), "applies_to": None,
+                         "citations": [], "description": "", "location": info.target, "error": str(exc)})
+            continue
+        rows.append({"name": p.name, "available": True, "source": p.provider, "applies_to": p.applies_to,
+                     "citations": list(p.citations), "description": p.description, "location": p.source, "error": None})
+    return rows
 
 
 def _amount(v: Any) -> bool:
@@ -155,17 +290,45 @@ def _amount(v: Any) -> bool:
         return False
 
 
-def _profile_from(doc: Any, path: Path) -> HardwareProfile:
-    where = _short(str(path))
+def _text(doc: dict[str, Any], key: str, where: str, *, default: str | None = "") -> Any:
+    """``doc[key]`` if it is a string; ``default`` where it is absent or null; a one-line
+    error otherwise."""
+    v = doc.get(key)
+    if v is None:
+        return default
+    if not isinstance(v, str):
+        raise ConfigError(f"{where}: {key} must be a string or null, got {_short(v)}; {_TEMPLATE}")
+    return v
+
+
+def _profile_from(doc: Any, path: Path | str, *, where: str | None = None) -> HardwareProfile:
+    """Validate a profile document (every violation: a one-line ConfigError naming the
+    field and the fix) and build the profile; ``path`` is its source, ``where`` the prefix
+    of errors (the path by default)."""
+    where = where or _short(str(path))
     if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: a profile is a JSON object")
+        raise ConfigError(f"{where}: a profile is a JSON object, got {type(doc).__name__}; {_TEMPLATE}")
     missing = [k for k in ("name", "energy_per_op_j", "citations") if k not in doc]
     if missing:
-        raise ConfigError(f"{where}: profile lacks {', '.join(missing)}; copy a built-in profile as a template")
+        raise ConfigError(f"{where}: profile lacks {', '.join(missing)}; {_TEMPLATE}")
+    unknown = [k for k in doc if not (isinstance(k, str) and (k in _KEYS or k.startswith("_")))]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), _KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{where}: unknown key {_short(unknown[0])}{hint}; known: {', '.join(_KEYS)} "
+                          "(a key starting with '_' is a comment)")
+    name = doc["name"]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"{where}: name must be a string of 1 to 64 letters, digits and '.', '_', '+', '-' "
+                          f"(starting with a letter or digit), got {_short(name)}")
     ops = doc["energy_per_op_j"]
     if not isinstance(ops, dict):
-        raise ConfigError(f"{where}: energy_per_op_j must map operation names to joules")
+        raise ConfigError(f"{where}: energy_per_op_j must map operation names to joules, got {_short(ops)}; "
+                          f"{_TEMPLATE}")
     for k, v in ops.items():
+        if k in TALLIES:
+            raise ConfigError(f"{where}: energy_per_op_j.{k} is a tally, never priced (its arithmetic is counted in "
+                              f"macs); remove it")
         if k not in _OPS:
             raise ConfigError(f"{where}: unknown operation {_short(k)} in energy_per_op_j; known: {', '.join(_OPS)}")
         if not _amount(v):
@@ -186,19 +349,31 @@ def _profile_from(doc: Any, path: Path) -> HardwareProfile:
     if notes is not None and not isinstance(notes, dict):
         raise ConfigError(f"{where}: notes must be an object mapping operation names to notes (or null), "
                           f"got {_short(notes)}")
+    for k, v in (notes or {}).items():
+        if k not in _OPS:
+            raise ConfigError(f"{where}: notes has a note for {_short(k)}, which is no priced operation; known: "
+                              f"{', '.join(_OPS)}")
+        if v is not None and not isinstance(v, str):
+            raise ConfigError(f"{where}: notes.{k} must be a string (or null: no note), got {_short(v)}")
     citations = doc["citations"]
     if not isinstance(citations, list):
         raise ConfigError(f"{where}: citations must be a list of sources (strings), got {_short(citations)}; "
-                          "copy a built-in profile as a template")
+                          f"{_TEMPLATE}")
+    if not citations:
+        raise ConfigError(f"{where}: citations is empty; give at least one source of the constants (a paper, a "
+                          "datasheet, a measurement report)")
+    for i, c in enumerate(citations):
+        if not isinstance(c, str) or not c.strip():
+            raise ConfigError(f"{where}: citations[{i}] must be a non-empty string (a source), got {_short(c)}")
     return HardwareProfile(
-        name=str(doc["name"]), description=str(doc.get("description", "")), applies_to=applies,
+        name=name, description=_text(doc, "description", where), applies_to=applies,
         energy_per_op_j={k: (None if v is None else float(v)) for k, v in ops.items()},
-        notes={str(k): str(v) for k, v in (notes or {}).items()},
-        citations=[str(c) for c in citations], idle_power_w=None if idle is None else float(idle),
-        idle_power_source=str(doc.get("idle_power_source", "")),
-        time_per_decision=str(doc.get("time_per_decision", "measured")),
-        measured_on=None if doc.get("measured_on") is None else str(doc["measured_on"]),
-        device_name_contains=None if doc.get("device_name_contains") is None else str(doc["device_name_contains"]),
+        notes={k: v for k, v in (notes or {}).items() if v is not None}, citations=list(citations),
+        idle_power_w=None if idle is None else float(idle),
+        idle_power_source=_text(doc, "idle_power_source", where),
+        time_per_decision=_text(doc, "time_per_decision", where, default="measured"),
+        measured_on=_text(doc, "measured_on", where, default=None),
+        device_name_contains=_text(doc, "device_name_contains", where, default=None),
         source=str(path),
     )
 

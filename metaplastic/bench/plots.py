@@ -14,19 +14,41 @@ from __future__ import annotations
 import io
 from typing import Any
 
-__all__ = ["render_plots"]
+__all__ = ["render_plots", "plots_unavailable", "PLOT_HINT"]
 
 _OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates")
 
+#: What the report says when matplotlib is missing: which extra brings the plots.
+PLOT_HINT = "plots need matplotlib: pip install 'metaplastic[plot]'"
 
-def render_plots(report: dict[str, Any]) -> dict[str, bytes]:
-    """``{name: png bytes}``; empty when matplotlib is missing or there is nothing to plot."""
+
+def _pyplot() -> Any | None:
+    """``matplotlib.pyplot`` on the Agg backend, or ``None`` when matplotlib is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def plots_unavailable() -> str | None:
+    """Why no plot can be drawn here, with the extra that brings them; ``None`` when they can.
+
+    Example:
+        >>> plots_unavailable() in (None, PLOT_HINT)
+        True
+    """
+    return PLOT_HINT if _pyplot() is None else None
+
+
+def render_plots(report: dict[str, Any]) -> dict[str, bytes]:
+    """``{name: png bytes}``; empty when matplotlib is missing (:func:`plots_unavailable`
+    says so) or there is nothing to plot."""
+    plt = _pyplot()
+    if plt is None:
         return {}
     backends = report.get("backends", {})
     if not backends:

@@ -126,14 +126,15 @@ def markdown(report: dict[str, Any]) -> str:
         for p in report["profiles"].values():
             lines.append(f"- **{p['name']}**: {p['description']} ({'; '.join(p['citations'])})")
     plots = report.get("plots", {})
-    if plots:
+    if plots or report.get("plots_note"):
         lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in plots.items()]
+        lines += [report["plots_note"]] if report.get("plots_note") else []
     return "\n".join(lines) + "\n"
 
 
 def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and the plots into ``out``; return their paths."""
-    from metaplastic.bench.plots import render_plots
+    from metaplastic.bench.plots import plots_unavailable, render_plots
 
     import os
     import shutil
@@ -145,8 +146,9 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     pngs = render_plots(report)  # name -> PNG bytes (empty without matplotlib)
     pngs.update(report.pop("figures", {}))  # drawn by the runner (the energy backend's posterior picture)
     report["plots"] = {name: f"{name}.png" for name in pngs}
-    if not pngs:
-        report["plots_note"] = "no plots: matplotlib is not installed (pip install 'metaplastic[plot]')"
+    missing = plots_unavailable()  # the extra that brings the plots, when matplotlib is missing
+    if missing:
+        report["plots_note"] = missing
     files = {f"{name}.png": data for name, data in pngs.items()}
     files["report.json"] = (json.dumps(json_safe(report), indent=2, allow_nan=False, default=_jsonable) + "\n").encode()
     files["report.md"] = markdown(report).encode()
