@@ -43,3 +43,11 @@ def test_plastic_training_step(benchmark, form):
                              reward_index=7, plastic_rank=4 if form == "history-rank4" else 0)
     x = torch.rand(DECISIONS, LANES, 9)
     benchmark.pedantic(_trial, args=(pol, x, form == "dense"), rounds=3, iterations=1, warmup_rounds=1)
+    # the step timed is a training step: every parameter that shapes the trial got a finite
+    # gradient, and the plasticity rates got one when there are rates
+    grads = {name: p.grad for name, p in pol.named_parameters()}
+    assert all(g is None or torch.isfinite(g).all() for g in grads.values())
+    assert any(g is not None and g.abs().sum() > 0 for g in grads.values()), "backward reached no parameter"
+    plastic = [g for name, g in grads.items() if name.startswith("lr_")]
+    if form in ("history-full", "history-rank4"):
+        assert plastic and any(g is not None and g.abs().sum() > 0 for g in plastic), "no gradient for the rates"
