@@ -30,11 +30,15 @@ class A2CLoss:
     policy: float
     value: float
     entropy: float
+    activity: float | None = None  # mean firing rate over deciding lanes, when penalized
 
 
 def a2c_loss(logp: torch.Tensor, values: torch.Tensor, entropy: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor,
-             *, gamma: float, lam: float, vf_coef: float, ent_coef: float, normalize: bool = True) -> A2CLoss:
-    """Policy-gradient loss with a learned baseline and an entropy bonus (all ``(T, B)``)."""
+             *, gamma: float, lam: float, vf_coef: float, ent_coef: float, normalize: bool = True,
+             activity: torch.Tensor | None = None, energy_coef: float = 0.0) -> A2CLoss:
+    """Policy-gradient loss with a learned baseline and an entropy bonus (all ``(T, B)``),
+    plus ``energy_coef`` × the mean of ``activity`` (``(T, B)``, e.g. firing rates) over the
+    deciding steps when given."""
     with torch.no_grad():
         adv, ret = gae(rewards, values.detach(), mask, gamma=gamma, lam=lam)
         n = mask.sum().clamp_min(1.0)
@@ -46,4 +50,9 @@ def a2c_loss(logp: torch.Tensor, values: torch.Tensor, entropy: torch.Tensor, re
     vf = ((values - ret).pow(2) * mask).sum() / n
     ent = (entropy * mask).sum() / n
     total = pg + vf_coef * vf - ent_coef * ent
-    return A2CLoss(total, float(pg.detach()), float(vf.detach()), float(ent.detach()))
+    act = None
+    if activity is not None:
+        act = (activity * mask).sum() / n
+        total = total + energy_coef * act
+    return A2CLoss(total, float(pg.detach()), float(vf.detach()), float(ent.detach()),
+                   None if act is None else float(act.detach()))

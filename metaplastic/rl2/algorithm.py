@@ -25,6 +25,7 @@ import torch
 
 from metaplastic.rl2.agents import RL2VectorAgent
 from metaplastic.rl2.loop import train_rl2
+from metaplastic.nn.activity import require_activity
 from metaplastic.rl2.params import settings_from_config
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.training.state import TrainState
@@ -47,7 +48,9 @@ class RL2:
     def build(self, tasks: Any) -> torch.nn.Module:
         """A new policy for ``tasks``' spaces, initialized from the config's seed."""
         torch.manual_seed(self.config["seed"])
-        return self._fresh(tasks).to(self.device)
+        model = self._fresh(tasks).to(self.device)
+        require_activity(model, self.config.get("energy_coef", 0.0))
+        return model
 
     def fits(self, model: torch.nn.Module, tasks: Any) -> bool:
         """Whether ``model`` has the shapes this algorithm would build for ``tasks``."""

@@ -29,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from metaplastic.nn.activity import require_activity
 from metaplastic.nn.finite import check_step, nonfinite_parameters
 from metaplastic.rl2.a2c import a2c_loss
 from metaplastic.rl2.params import RL2Settings
@@ -64,6 +65,8 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
     policy, optimizer = state.params, state.optimizer
     encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
     hint = lr_hint(settings.lr, "max_grad_norm")
+    penalize = settings.energy_coef > 0
+    require_activity(policy, settings.energy_coef)
 
     def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
         ent_coef = settings.ent_coef + (settings.ent_coef_final - settings.ent_coef) * fraction
@@ -72,9 +75,10 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
                 group["lr"] = lr_at(settings.lr, settings.lr_schedule, fraction)
         task_list = tasks.sample(settings.batch_tasks, seed=int(rng.integers(2**62)), split="train")
         batch = collect_trials(policy, encoder, tasks, task_list, tasks.episodes_per_trial,
-                               rng=rng, env_seed=int(rng.integers(2**31)), device=device)
+                               rng=rng, env_seed=int(rng.integers(2**31)), device=device, activity=penalize)
         loss = a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards, batch.mask,
-                        gamma=settings.gamma, lam=settings.gae_lambda, vf_coef=settings.vf_coef, ent_coef=ent_coef)
+                        gamma=settings.gamma, lam=settings.gae_lambda, vf_coef=settings.vf_coef, ent_coef=ent_coef,
+                        activity=batch.activity, energy_coef=settings.energy_coef)
         optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
         loss_value, grad_norm = check_step(
@@ -82,7 +86,8 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
         optimizer.step()
         return {"trial_return": float(batch.returns.sum(axis=1).mean()), "loss": loss_value,
                 "policy_loss": loss.policy, "value_loss": loss.value, "entropy": loss.entropy, "ent_coef": ent_coef,
-                "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}, len(task_list)
+                "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm,
+                **({"firing_rate": loss.activity} if loss.activity is not None else {})}, len(task_list)
 
     policy.train()
     if Budget.parse(budget).seconds is not None and state.progress.horizon is None:

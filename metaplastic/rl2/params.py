@@ -23,6 +23,9 @@ RL2_UPDATE_PARAMS = (
     Param("vf_coef", float, 0.05, "value-loss weight (small: the value loss must not crowd the policy gradient out of the clipped norm)", low=0.0),
     Param("ent_coef", float, 0.05, "entropy bonus at the start of training", low=0.0),
     Param("ent_coef_final", float, 0.0, "entropy bonus at the end (linear schedule)", low=0.0),
+    Param("energy_coef", float, 0.0, "energy-aware training: weight of the policy's mean firing rate (spikes per "
+          "neuron and sub-step) in the loss; spiking policies only (a model without activity refuses a non-zero value)",
+          low=0.0),
 )
 
 #: Every key of an RL² update, in the order backends list them.

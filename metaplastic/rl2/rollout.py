@@ -38,18 +38,22 @@ class TrialBatch:
     rewards: torch.Tensor
     mask: torch.Tensor
     returns: np.ndarray
+    activity: torch.Tensor | None = None  # (T, B) the policy's activity, when recorded
 
 
 def collect_trials(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_list: list, episodes: int, *,
-                   rng: np.random.Generator, env_seed: int, device: str | torch.device = "cpu") -> TrialBatch:
+                   rng: np.random.Generator, env_seed: int, device: str | torch.device = "cpu",
+                   activity: bool = False) -> TrialBatch:
     """Play one trial per task in ``task_list`` with ``policy`` (keeping the graph). Continuous
     actions that are not finite (a diverged policy) raise
-    :class:`~metaplastic.training.divergence.NonFinite` before they reach the env."""
+    :class:`~metaplastic.training.divergence.NonFinite` before they reach the env.
+    ``activity``: also record the policy's activity per step (an
+    :class:`~metaplastic.nn.activity.ActivityCost`)."""
     venv = tasks.make_vector_env(task_list)
     lanes = TrialLanes(policy, encoder, len(task_list), device)
     lanes.reset()
     head = policy.head
-    logps, values, ents, rewards, masks = [], [], [], [], []
+    logps, values, ents, rewards, masks, acts = [], [], [], [], [], []
     last: dict[str, np.ndarray] = {}
 
     def act(obs: np.ndarray, decide: np.ndarray) -> np.ndarray:
@@ -60,6 +64,8 @@ def collect_trials(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_lis
         logps.append(head.log_prob(params, a))
         values.append(value)
         ents.append(head.entropy(params))
+        if activity:
+            acts.append(policy.activity())
         masks.append(decide.astype(np.float32))
         last["env"] = head.to_env(a)
         return last["env"]
@@ -76,5 +82,5 @@ def collect_trials(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_lis
     return TrialBatch(
         logp=torch.stack(logps), values=torch.stack(values), entropy=torch.stack(ents),
         rewards=torch.as_tensor(np.stack(rewards), device=dev), mask=torch.as_tensor(np.stack(masks), device=dev),
-        returns=returns,
+        returns=returns, activity=torch.stack(acts) if activity else None,
     )

@@ -156,6 +156,7 @@ class SpikingActorCritic(nn.Module):
         drive = self.w_in(x.to(self.value.weight.dtype))
         spikes = torch.zeros_like(z)
         delivered = torch.zeros_like(z)
+        rate = z.new_zeros(z.shape[0])  # spikes per neuron and sub-step, with the surrogate's gradient
         for k in range(self.substeps):
             s_prev = s
             rec = self.w_rec(s_prev)
@@ -170,9 +171,16 @@ class SpikingActorCritic(nn.Module):
             z = (1.0 - d["d_out"]) * z + s
             spikes = spikes + s.detach()
             delivered = delivered + s_prev.detach()
+            rate = rate + s.mean(dim=1)
         self._spikes, self._delivered = spikes, delivered
+        self._rate = rate / self.substeps
         new = SpikingState(neuron=neuron, s=s, z=z, in_flight=in_flight, plastic=plastic)
         return self.head(z), self.value(z)[:, 0] if with_value else None, new
+
+    def activity(self) -> torch.Tensor:
+        """(B,) firing rate of each lane in the last :meth:`step` (spikes per neuron and
+        sub-step), differentiable through the surrogate gradient (:class:`~metaplastic.nn.activity.ActivityCost`)."""
+        return self._rate
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
         """The trained network as a framework-neutral :class:`~metaplastic.spiking.SpikingNet`
