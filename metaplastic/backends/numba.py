@@ -44,6 +44,8 @@ ES_RUN_PARAMS = (
     Param("executor", str, "inprocess", "es: where the population is evaluated (a name in "
           "metaplastic.training.executors.EXECUTORS: inprocess, process, or one registered there)"),
     Param("workers", int, 0, "es: processes of the 'process' executor (0: one per CPU core)", low=0),
+    Param("energy_coef", float, 0.0, "es: energy-aware evolution, fitness = mean trial return - energy_coef x firing "
+          "rate (spikes per neuron update)", low=0.0),
 )
 
 
@@ -118,7 +120,8 @@ class NumbaLearner(VectorBackedLearner):
         start = state.progress.updates
         c = self.config
         state = train_es(state, tasks, budget=budget, batch_tasks=c["batch_tasks"], greedy=c["greedy"],
-                         executor=c["executor"], workers=c["workers"], callback=callback, show_progress=show_progress)
+                         executor=c["executor"], workers=c["workers"], callback=callback, show_progress=show_progress,
+                         energy_coef=c["energy_coef"])
         if state.progress.updates > start:  # a network given and never updated stays as it is
             self.net = state_net(state)
         return state

@@ -32,7 +32,7 @@ from metaplastic.spiking.neurons import CUBA_LIF, neuron_type
 #: Starting values of the adaptation parameters, for the neuron types that have them.
 ADAPTATION_START = {"dtheta": 0.05, "theta_step": 0.2, "dr": 0.2}
 
-__all__ = ["NetVector", "TrialReturnFitness", "random_net", "trial_returns"]
+__all__ = ["NetVector", "TrialReturnFitness", "random_net", "trial_play", "trial_returns"]
 
 
 def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron: str = CUBA_LIF.name,
@@ -106,6 +106,13 @@ class NetVector:
 def trial_returns(net: SpikingNet, tasks: Any, task_list: list, *, agent_seeds: np.ndarray, env_seed: int,
                   greedy: bool = False) -> np.ndarray:
     """``(len(task_list), episodes)`` returns of one trial per task, run event-driven."""
+    return trial_play(net, tasks, task_list, agent_seeds=agent_seeds, env_seed=env_seed, greedy=greedy)[0]
+
+
+def trial_play(net: SpikingNet, tasks: Any, task_list: list, *, agent_seeds: np.ndarray, env_seed: int,
+               greedy: bool = False) -> tuple[np.ndarray, Any]:
+    """The returns of :func:`trial_returns` and the operations the trials counted (an
+    :class:`~metaplastic.core.OpCounts` summed over the tasks)."""
     from metaplastic.spiking.net_agent import SpikingNetAgent
     from metaplastic.runtime.vector import run_vector_trials
 
@@ -113,19 +120,23 @@ def trial_returns(net: SpikingNet, tasks: Any, task_list: list, *, agent_seeds: 
     agent = SpikingNetAgent(net, enc, len(task_list), greedy=greedy)
     venv = tasks.make_vector_env(task_list)
     try:
-        return run_vector_trials(agent, venv, tasks.episodes_per_trial, agent_seeds=agent_seeds, env_seed=env_seed)
+        returns = run_vector_trials(agent, venv, tasks.episodes_per_trial, agent_seeds=agent_seeds, env_seed=env_seed)
     finally:
         venv.close()
+    return returns, agent.ops()
 
 
 class TrialReturnFitness:
     """Mean trial return of the network ``vector.unflatten(theta)`` on ``batch_tasks``
     training tasks drawn with ``task_seed`` (the same tasks for a whole generation: common
-    random numbers), its agents seeded by ``agent_seed``. Picklable: a worker process gets
-    the task distribution itself (task families pickle by value)."""
+    random numbers), its agents seeded by ``agent_seed``, minus ``energy_coef`` × its firing
+    rate there (spikes per neuron update: energy-aware evolution). Picklable: a worker
+    process gets the task distribution itself (task families pickle by value)."""
 
-    def __init__(self, vector: NetVector, tasks: Any, *, batch_tasks: int, greedy: bool = False):
+    def __init__(self, vector: NetVector, tasks: Any, *, batch_tasks: int, greedy: bool = False,
+                 energy_coef: float = 0.0):
         self.vector, self.tasks, self.batch_tasks, self.greedy = vector, tasks, int(batch_tasks), greedy
+        self.energy_coef = float(energy_coef)
         self._drawn: tuple[int, list] | None = None  # the last batch of tasks, reused across a generation
 
     def __getstate__(self) -> dict[str, Any]:
@@ -138,6 +149,7 @@ class TrialReturnFitness:
             self._drawn = (int(task_seed), tasks.sample(self.batch_tasks, seed=int(task_seed), split="train"))
         task_list = self._drawn[1]
         seeds = np.random.SeedSequence([int(agent_seed)]).generate_state(len(task_list), dtype=np.uint32)
-        returns = trial_returns(self.vector.unflatten(theta), tasks, task_list, agent_seeds=seeds,
-                                env_seed=int(agent_seed), greedy=self.greedy)
-        return float(returns.sum(axis=1).mean())
+        returns, ops = trial_play(self.vector.unflatten(theta), tasks, task_list, agent_seeds=seeds,
+                                  env_seed=int(agent_seed), greedy=self.greedy)
+        rate = ops.spikes / max(ops.neuron_updates, 1)
+        return float(returns.sum(axis=1).mean()) - self.energy_coef * rate

@@ -65,10 +65,11 @@ def es_arrays(state: TrainState) -> dict[str, np.ndarray]:
 
 def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, greedy: bool = False,
              executor: str = "inprocess", workers: int = 0, callback: Callable[..., Any] | None = None,
-             show_progress: bool = True) -> TrainState:
-    """Evolve the network of ``state`` on ``tasks`` until ``budget``; return ``state``."""
+             show_progress: bool = True, energy_coef: float = 0.0) -> TrainState:
+    """Evolve the network of ``state`` on ``tasks`` until ``budget``; return ``state``.
+    ``energy_coef`` > 0 subtracts that much of each candidate's firing rate from its fitness."""
     es = state.optimizer
-    fitness = TrialReturnFitness(state.params, tasks, batch_tasks=batch_tasks, greedy=greedy)
+    fitness = TrialReturnFitness(state.params, tasks, batch_tasks=batch_tasks, greedy=greedy, energy_coef=energy_coef)
     with make_executor(executor, workers) as pool:
         # compile the kernels (in every worker) before the budget's clock starts: under a time
         # budget the first update's cost fixes the schedule horizon, and numba's JIT

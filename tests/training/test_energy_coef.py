@@ -8,7 +8,7 @@ import metaplastic
 from metaplastic.errors import ConfigError
 from metaplastic.runtime.vector import run_vector_trials
 
-pytest.importorskip("snntorch", reason="spiking RL² needs the 'snn' extra")
+
 
 
 def _firing_rate(learner, tasks, n=64):
@@ -21,6 +21,7 @@ def _firing_rate(learner, tasks, n=64):
 
 
 def test_the_penalty_lowers_the_firing_rate():
+    pytest.importorskip("snntorch", reason="spiking RL² needs the 'snn' extra")
     tasks = metaplastic.make_tasks("bandits:k=3,n=8")
     rates, metrics = {}, {}
     for coef in (0.0, 2.0):
@@ -38,3 +39,14 @@ def test_a_dense_policy_refuses_the_penalty():
     tasks = metaplastic.make_tasks("bandits:k=3,n=8")
     with pytest.raises(ConfigError, match="energy_coef=0.1 penalizes a policy's firing rate, and this .* reports none"):
         metaplastic.make("torch", energy_coef=0.1).prepare(tasks)
+
+
+def test_energy_aware_evolution_lowers_the_firing_rate():
+    tasks = metaplastic.make_tasks("bandits:k=3,n=8")
+    rates = {}
+    for coef in (0.0, 20.0):
+        learner = metaplastic.make("numba", hidden=16, population=16, batch_tasks=32, sigma=0.1, lr=0.05, seed=0,
+                                   energy_coef=coef)
+        learner.meta_train(tasks, budget=15, seed=0, show_progress=False)
+        rates[coef] = _firing_rate(learner, tasks)
+    assert rates[20.0] < 0.8 * rates[0.0], rates
