@@ -615,6 +615,48 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
     click.echo(f"report written to {out}/ (report.md, report.json, {len(report.get('plots', {}))} plots{note})")
 
 
+@cli.command("sweep")
+@click.option("--backend", required=True, help="The backend whose sizes to sweep (its `hidden` config key).")
+@click.option("--tasks", "tasks_spec", default="bandits:k=5,n=10", show_default=True, help="Task spec.")
+@click.option("--sizes", default="16,32,64,128", show_default=True, help="Comma-separated sizes (GRU units or neurons).")
+@click.option("--energy-coefs", default="0", show_default=True,
+              help="Comma-separated energy_coef values (energy-aware training; spiking backends), each with every size.")
+@click.option("--budget", default="2m", show_default=True, help="Meta-training wall time or updates per point.")
+@click.option("--profile", default="loihi", show_default=True, help="Hardware profile the energy is modelled on.")
+@click.option("--n-tasks", type=click.IntRange(2, MAX_TASKS), default=1000, show_default=True, help="Test tasks per point.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Another config value for every point.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
+@click.option("--out", "out", type=OutPath("dir"), default=None, help="Report directory [default: reports/sweep-<backend>].")
+def sweep_cmd(backend: str, tasks_spec: str, sizes: str, energy_coefs: str, budget: str, profile: str, n_tasks: int,
+              settings: tuple[str, ...], seed: int, out: Path | None) -> None:
+    """Train a size ladder of one backend (with and without the energy penalty) and draw the
+    Pareto front of trial return against modelled energy per decision; writes sweep.json,
+    sweep.md and sweep.png."""
+    from metaplastic.bench.report import json_safe, write_files
+    from metaplastic.bench.sweep import SweepConfig, run_sweep, sweep_markdown, sweep_plot
+    from metaplastic.runs.paths import check_output
+
+    def numbers(text: str, kind: type, what: str) -> tuple:
+        try:
+            return tuple(kind(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise click.UsageError(f"--{what} {text!r} is not a comma-separated list of numbers") from None
+
+    cfg = SweepConfig(backend=backend, tasks=tasks_spec, sizes=numbers(sizes, int, "sizes"),
+                      energy_coefs=numbers(energy_coefs, float, "energy-coefs") or (0.0,), budget=budget,
+                      profile=profile, n_tasks=n_tasks, seed=seed, settings=_settings(settings))
+    out = out or check_output(Path("reports") / f"sweep-{backend}", kind="dir")
+    report = run_sweep(cfg, progress=True)
+    files = {"sweep.json": (json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n").encode(),
+             "sweep.md": sweep_markdown(report).encode()}
+    png = sweep_plot(report)
+    if png is not None:
+        files["sweep.png"] = png
+    write_files(files, out)
+    click.echo(files["sweep.md"].decode())
+    click.echo(f"sweep written to {out}/ ({', '.join(files)})")
+
+
 @cli.group("runtime")
 def runtime_group() -> None:
     """Install, check and remove the external runtimes some backends run in (e.g. Lava's:

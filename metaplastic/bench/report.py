@@ -136,13 +136,6 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and the plots into ``out``; return their paths."""
     from metaplastic.bench.plots import plots_unavailable, render_plots
 
-    import os
-    import shutil
-    import tempfile
-
-    from metaplastic.errors import MetaplasticError
-
-    out = Path(out)
     pngs = render_plots(report)  # name -> PNG bytes (empty without matplotlib)
     pngs.update(report.pop("figures", {}))  # drawn by the runner (the energy backend's posterior picture)
     report["plots"] = {name: f"{name}.png" for name in pngs}
@@ -152,6 +145,19 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     files = {f"{name}.png": data for name, data in pngs.items()}
     files["report.json"] = (json.dumps(json_safe(report), indent=2, allow_nan=False, default=_jsonable) + "\n").encode()
     files["report.md"] = markdown(report).encode()
+    return write_files(files, out)
+
+
+def write_files(files: dict[str, bytes], out: str | Path) -> dict[str, Path]:
+    """Write ``files`` (name -> bytes) into the folder ``out``: every file complete in a
+    staging folder before any lands in ``out`` (a one-line error when it cannot)."""
+    import os
+    import shutil
+    import tempfile
+
+    from metaplastic.errors import MetaplasticError
+
+    out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         # every file is complete in a staging folder before any lands in ``out``

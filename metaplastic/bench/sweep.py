@@ -1,0 +1,182 @@
+"""``metaplastic sweep``: a size ladder of one backend, trained and measured, and the Pareto
+front of trial return against modelled energy per decision on one hardware profile.
+
+For each size (the ``hidden`` config key: GRU units or spiking neurons) and each
+``energy_coef`` (energy-aware training, spiking backends), the backend is meta-trained
+for the budget, evaluated on ``n_tasks`` test tasks (mean trial return and its 95%
+interval), and its counted operations per decision are priced on the profile
+(:func:`metaplastic.bench.energy.model_energy`: dynamic energy, a lower bound; static
+energy only where the profile states an idle power and a time per decision is known).
+A point is on the front when no other point has at least its return at no more energy
+(and is better in one of the two).
+
+Example:
+    >>> cfg = SweepConfig(backend="random", tasks="bandits:k=3,n=5", sizes=(1,), budget="1", n_tasks=20,
+    ...                   profile="cpu-45nm")
+    >>> rows = run_sweep(cfg, progress=False)["points"]
+    >>> len(rows), rows[0]["size"], rows[0]["pareto"]
+    (1, 1, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from metaplastic.core import Configurable, Preparable
+from metaplastic.errors import ConfigError
+
+__all__ = ["SweepConfig", "run_sweep", "pareto", "sweep_markdown"]
+
+
+@dataclass
+class SweepConfig:
+    """What to sweep: ``backend`` at each of ``sizes`` (its ``hidden`` key) and each of
+    ``energy_coefs``, on ``tasks``, trained for ``budget`` each, priced on ``profile``."""
+
+    backend: str
+    tasks: str = "bandits:k=5,n=10"
+    sizes: tuple[int, ...] = (16, 32, 64, 128)
+    energy_coefs: tuple[float, ...] = (0.0,)
+    budget: str = "2m"
+    profile: str = "loihi"
+    n_tasks: int = 1000
+    seed: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)  # other --set KEY=VALUE, for every point
+
+
+def pareto(points: list[tuple[float, float]]) -> list[bool]:
+    """For ``(energy, return)`` points, whether each is on the front (no other point has at
+    least its return at no more energy, better in one). Points without an energy are off.
+
+    Example:
+        >>> pareto([(1.0, 5.0), (2.0, 6.0), (3.0, 5.5), (float("nan"), 7.0)])
+        [True, True, False, False]
+    """
+    out = []
+    for i, (e, r) in enumerate(points):
+        if not math.isfinite(e):
+            out.append(False)
+            continue
+        dominated = any(j != i and math.isfinite(e2) and e2 <= e and r2 >= r and (e2 < e or r2 > r)
+                        for j, (e2, r2) in enumerate(points))
+        out.append(not dominated)
+    return out
+
+
+def _learner(cfg: SweepConfig, size: int, coef: float) -> Any:
+    import metaplastic
+    from metaplastic.registry import BACKENDS
+
+    keys = BACKENDS.info(BACKENDS.resolve(cfg.backend)).config_keys or ()
+    config: dict[str, Any] = dict(cfg.settings)
+    if "hidden" in keys:
+        config["hidden"] = size
+    elif len(cfg.sizes) > 1:
+        raise ConfigError(f"backend {cfg.backend!r} has no size (config key 'hidden') to sweep; give one --sizes value")
+    if coef:
+        if "energy_coef" not in keys:
+            raise ConfigError(f"backend {cfg.backend!r} has no energy-aware training (config key 'energy_coef'); "
+                              "sweep it with --energy-coefs 0")
+        config["energy_coef"] = coef
+    if "seed" in keys:
+        config["seed"] = cfg.seed
+    return metaplastic.make(cfg.backend, **config)
+
+
+def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Train and measure every point; the report (``points`` with the front marked)."""
+    import metaplastic
+    from rich.console import Console
+
+    from metaplastic.bench.energy import load_profile, model_energy
+    from metaplastic.training.budget import Budget
+
+    say = Console(stderr=True).print if progress else (lambda *a, **k: None)
+    tasks = metaplastic.make_tasks(cfg.tasks)
+    profile = load_profile(cfg.profile)
+    Budget.parse(cfg.budget)
+    if not cfg.sizes or any(s < 1 for s in cfg.sizes):
+        raise ConfigError(f"--sizes must be positive integers, got {list(cfg.sizes)}")
+    plan = [(s, c) for c in cfg.energy_coefs for s in cfg.sizes]
+    learners = [_learner(cfg, s, c) for s, c in plan]  # every config is checked before any training
+    for learner in learners:
+        if isinstance(learner, Preparable):
+            learner.prepare(tasks)
+    points = []
+    for (size, coef), learner in zip(plan, learners):
+        say(f"[bold]{cfg.backend}[/bold] size {size}, energy_coef {coef:g}")
+        if learner.capabilities.meta_train:
+            learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
+        res = metaplastic.evaluate(learner, tasks, n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
+        s = res.summary()
+        est = model_energy(res.ops, profile, spiking=bool(learner.capabilities.spiking))
+        per = res.ops.per_decision()
+        points.append({"backend": cfg.backend, "size": size, "energy_coef": coef,
+                       "config": dict(learner.config) if isinstance(learner, Configurable) else {},
+                       "trial_return": s["return_mean"], "ci95": s["return_ci95"], "n_tasks": cfg.n_tasks,
+                       "energy_j": est.total_j, "energy_parts": "dynamic+static" if est.static_j is not None
+                       else "dynamic only (a lower bound)", "energy_note": est.note,
+                       "spikes_per_decision": per.get("spikes", 0.0),
+                       "synaptic_events_per_decision": per.get("synaptic_events", 0.0),
+                       "macs_per_decision": per.get("macs", 0.0)})
+    front = pareto([(p["energy_j"] if p["energy_j"] is not None else math.nan, p["trial_return"]) for p in points])
+    for p, on in zip(points, front):
+        p["pareto"] = on
+    return {"schema": "metaplastic.sweep", "schema_version": 1, "backend": cfg.backend, "tasks": tasks.spec,
+            "profile": profile.name, "budget": cfg.budget, "seed": cfg.seed, "n_tasks": cfg.n_tasks,
+            "energy_kind": "modelled from counted operations", "points": points}
+
+
+def sweep_markdown(report: dict[str, Any]) -> str:
+    """The sweep as a table (front points marked ★)."""
+    lines = [f"# Sweep: {report['backend']} on {report['tasks']}", "",
+             f"Trained for {report['budget']} per point (seed {report['seed']}); trial return on "
+             f"{report['n_tasks']} test tasks with its 95% interval; energy per decision modelled on "
+             f"{report['profile']} from counted operations. ★: on the Pareto front.", "",
+             "| size | energy_coef | trial return | 95% interval | energy / decision | spikes / decision | front |",
+             "|---|---|---|---|---|---|---|"]
+    for p in report["points"]:
+        ci = p["ci95"]
+        e = "n/a" if p["energy_j"] is None else f"{p['energy_j'] * 1e9:.3g} nJ"
+        lines.append(f"| {p['size']} | {p['energy_coef']:g} | {p['trial_return']:.3f} | "
+                     f"{'' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {e} | {p['spikes_per_decision']:.1f} | "
+                     f"{'★' if p['pareto'] else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def sweep_plot(report: dict[str, Any]) -> bytes | None:
+    """The front as a PNG (trial return against energy per decision, log x, intervals as
+    error bars), or ``None`` without matplotlib."""
+    import io
+
+    from metaplastic.bench.plots import _pyplot
+
+    plt = _pyplot()
+    if plt is None:
+        return None
+    pts = [p for p in report["points"] if p["energy_j"] is not None]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for coef in sorted({p["energy_coef"] for p in pts}):
+        group = sorted((p for p in pts if p["energy_coef"] == coef), key=lambda p: p["energy_j"])
+        xs = [p["energy_j"] for p in group]
+        ys = [p["trial_return"] for p in group]
+        err = [[y - (p["ci95"] or (y, y))[0] for p, y in zip(group, ys)],
+               [(p["ci95"] or (y, y))[1] - y for p, y in zip(group, ys)]]
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=f"energy_coef {coef:g}")
+        for p, x, y in zip(group, xs, ys):
+            ax.annotate(str(p["size"]), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    front = sorted((p for p in pts if p["pareto"]), key=lambda p: p["energy_j"])
+    if front:
+        ax.plot([p["energy_j"] for p in front], [p["trial_return"] for p in front], "k--", lw=1, label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"modelled energy per decision on {report['profile']} (J)")
+    ax.set_ylabel("trial return")
+    ax.set_title(f"{report['backend']} on {report['tasks']}", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    plt.close(fig)
+    return buf.getvalue()

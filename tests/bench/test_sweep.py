@@ -1,0 +1,59 @@
+"""``metaplastic sweep``: the Pareto front, the report files, and one-line refusals before
+any training."""
+
+import json
+import math
+
+import pytest
+
+from metaplastic.bench.sweep import SweepConfig, pareto, run_sweep
+from metaplastic.cli import main
+
+
+def _cli(args):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    return e.value.code
+
+
+def test_pareto_front():
+    pts = [(1.0, 5.0), (2.0, 6.0), (2.0, 5.9), (3.0, 6.0), (0.5, 4.0), (math.nan, 9.0)]
+    assert pareto(pts) == [True, True, False, False, True, False]
+
+
+def test_sweep_writes_its_report(tmp_path):
+    out = tmp_path / "sw"
+    code = _cli(["sweep", "--backend", "random", "--tasks", "bandits:k=3,n=5", "--sizes", "1", "--budget", "1",
+                 "--n-tasks", "20", "--profile", "cpu-45nm", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "sweep.json").read_text())
+    assert report["profile"] == "cpu-45nm" and len(report["points"]) == 1
+    point = report["points"][0]
+    assert point["ci95"][0] <= point["trial_return"] <= point["ci95"][1]
+    assert (out / "sweep.md").read_text().startswith("# Sweep: random")
+
+
+def test_spiking_points_are_priced_on_a_spiking_profile():
+    pytest.importorskip("snntorch")
+    report = run_sweep(SweepConfig(backend="snntorch", tasks="bandits:k=3,n=5", sizes=(4, 8), energy_coefs=(0.0, 1.0),
+                                   budget="2", n_tasks=10), progress=False)
+    assert [(p["size"], p["energy_coef"]) for p in report["points"]] == [(4, 0.0), (8, 0.0), (4, 1.0), (8, 1.0)]
+    assert all(p["energy_j"] > 0 for p in report["points"])
+    assert any(p["pareto"] for p in report["points"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backend", "random", "--sizes", "1,2"], "has no size"),
+    (["--backend", "random", "--sizes", "0"], "positive integers"),
+    (["--backend", "random", "--sizes", "a,b"], "not a comma-separated list"),
+    (["--backend", "random", "--sizes", "1", "--energy-coefs", "0.5"], "no energy-aware training"),
+    (["--backend", "torch", "--sizes", "4", "--energy-coefs", "0.5"], "reports none"),
+    (["--backend", "random", "--profile", "nope"], "nope"),
+])
+def test_bad_sweeps_are_refused_before_training(tmp_path, capsys, args, message):
+    if "torch" in args:
+        pytest.importorskip("torch")
+    code = _cli(["sweep", *args, "--budget", "1", "--n-tasks", "10", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
