@@ -8,6 +8,8 @@
   activity, beside a dense torch matrix-vector step of the same layer.
 
 Run: ``.venv/bin/python -m pytest benchmarks/test_numba_runtime.py -o addopts= --benchmark-only -s``
+(``benchmarks/numba_latency.py`` prints the batch-1 figures, act and act+observe, numba and
+snntorch, from one run.)
 """
 
 import os

@@ -26,6 +26,7 @@ __all__ = [
     "Agent",
     "MetaLearner",
     "VectorAgent",
+    "OneLaneAgent",
     "VectorLearner",
     "PrivilegedAgent",
     "PrivilegedVectorAgent",
@@ -249,6 +250,20 @@ class VectorAgent(Protocol):
 # A learner or agent offers an optional ability by implementing one of these; callers test
 # it with ``isinstance`` (they are runtime-checkable), never by probing for names. A plugin
 # written only to the contract above implements none of them and still works everywhere.
+
+
+@runtime_checkable
+class OneLaneAgent(Protocol):
+    """What a one-lane :class:`VectorAgent` may add so that the Agent adapter
+    (:class:`~metaplastic.runtime.vector.SingleLaneAgent`) hands it its lane's values as they
+    are, not as arrays of one: ``act_one(obs)``, the checked observation, gives the action;
+    ``observe_one(transition)`` takes the checked :class:`Transition`. Each does exactly what
+    ``act``/``observe`` do with one lane; an agent whose decision takes a few microseconds
+    (the numba spiking agent) spares the arrays' cost this way."""
+
+    def act_one(self, obs: Any) -> Any: ...
+
+    def observe_one(self, transition: Transition) -> None: ...
 
 
 @runtime_checkable

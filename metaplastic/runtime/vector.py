@@ -21,13 +21,13 @@ from typing import Any, Callable, Generator, NamedTuple, Sequence
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from metaplastic.core import OpCounts, PrivilegedVectorAgent, Task, Transition, VectorAgent
+from metaplastic.core import OneLaneAgent, OpCounts, PrivilegedVectorAgent, Task, Transition, VectorAgent
 from metaplastic.errors import AgentContractError, InvalidObservation, InvalidReward, LimitExceeded, MetaplasticError
 from metaplastic.runtime.observations import AgentInputs, ObservationCheck, boundary_message, reward_problem
 from metaplastic.runtime.trials import MAX_STEPS_PER_EPISODE, task_label, too_long_message
 
-__all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "available_memory", "batch_steps", "check_memory",
-           "drive_trials", "lockstep", "run_vector_trials"]
+__all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "available_memory", "batch_steps",
+           "check_memory", "drive_trials", "lockstep", "run_vector_trials"]
 
 
 class SingleLaneAgent:
@@ -51,6 +51,9 @@ class SingleLaneAgent:
         Traceback (most recent call last):
         ...
         metaplastic.errors.InvalidInput: act: obs=[5.0] is not in the observation space Box(0.0, 1.0, (1,), float32) (an array of shape (1,) of finite real numbers in [0, 1], bounds tolerance 1e-06): it is outside the bounds [0.] .. [1.] of the space
+
+    A vector agent that is also a :class:`OneLaneAgent` is handed the checked values
+    through ``act_one``/``observe_one`` instead.
     """
 
     def __init__(self, vector_agent: VectorAgent, observation_space: Any, action_space: Any = None):
@@ -60,6 +63,9 @@ class SingleLaneAgent:
         self.observation_space = observation_space
         self.action_space = action_space
         self.inputs = AgentInputs(observation_space, action_space)
+        one_lane = isinstance(vector_agent, OneLaneAgent)
+        self._lane = vector_agent if one_lane else None
+        self._act_one = vector_agent.act_one if one_lane else None  # bound once: act is a hot path
         self._one = np.ones(1, dtype=bool)
         self._started = False
 
@@ -73,11 +79,16 @@ class SingleLaneAgent:
         if not self._started:
             raise MetaplasticError("call agent.reset(seed=...) before agent.act(); a trial starts with reset")
         x = self.inputs.observation(obs)
+        if self._act_one is not None:
+            return self._act_one(x)
         return _unbatch(self.inner.act(_batch(x), self._one))
 
     def observe(self, transition: Transition) -> None:
         t = transition
         self.inputs.transition(t)
+        if self._lane is not None:
+            self._lane.observe_one(t)
+            return
         self.inner.observe(
             _batch(t.obs), _batch(t.action), np.array([t.reward], dtype=np.float64), _batch(t.next_obs),
             np.array([t.terminated]), np.array([t.truncated]), self._one,
