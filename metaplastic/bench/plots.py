@@ -22,7 +22,7 @@ _OPS = ("macs", "acs", "synaptic_events", "neuron_updates", "synaptic_updates")
 PLOT_HINT = "plots need matplotlib: pip install 'metaplastic[plot]'"
 
 
-def _pyplot() -> Any | None:
+def pyplot() -> Any | None:
     """``matplotlib.pyplot`` on the Agg backend, or ``None`` when matplotlib is not installed."""
     try:
         import matplotlib
@@ -41,13 +41,13 @@ def plots_unavailable() -> str | None:
         >>> plots_unavailable() in (None, PLOT_HINT)
         True
     """
-    return PLOT_HINT if _pyplot() is None else None
+    return PLOT_HINT if pyplot() is None else None
 
 
 def render_plots(report: dict[str, Any]) -> dict[str, bytes]:
     """``{name: png bytes}``; empty when matplotlib is missing (:func:`plots_unavailable`
     says so) or there is nothing to plot."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return {}
     backends = report.get("backends", {})

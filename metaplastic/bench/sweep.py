@@ -151,9 +151,9 @@ def sweep_plot(report: dict[str, Any]) -> bytes | None:
     error bars), or ``None`` without matplotlib."""
     import io
 
-    from metaplastic.bench.plots import _pyplot
+    from metaplastic.bench.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     pts = [p for p in report["points"] if p["energy_j"] is not None]

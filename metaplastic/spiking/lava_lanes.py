@@ -76,7 +76,6 @@ class LavaLanes:
         self.nspk = np.zeros(lanes, np.int64)
         self.y = np.zeros((lanes, net.n_outputs), F32)
         self.counts = np.zeros(K.N_COUNTS, np.int64)
-        self.steps = 0  # time steps simulated (all lanes together)
         self.worker: Any = None
 
     # -- the worker ------------------------------------------------------------------------
@@ -118,7 +117,6 @@ class LavaLanes:
         self.nspk[:] = 0
         self.y[:] = 0.0
         self.counts[:] = 0
-        self.steps = 0
 
     def decide(self, x: Any, modulation: Any, active: Any) -> np.ndarray:
         """One decision (``substeps`` time steps in Lava) on the active lanes; the readout ``y``
@@ -148,7 +146,6 @@ class LavaLanes:
             from metaplastic.errors import WorkerFailed
 
             raise WorkerFailed(f"lava worker replied spikes of shape {got}, expected {expect}")
-        self.steps += self.net.substeps
         return np.ascontiguousarray(spikes, dtype=np.uint8)
 
     def ops(self) -> OpCounts:

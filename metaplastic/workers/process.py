@@ -27,6 +27,7 @@ import os
 import selectors
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import weakref
@@ -143,8 +144,6 @@ class WorkerProcess:
     is added to it."""
 
     def __init__(self, argv: Sequence[str], *, name: str, timeout: float = 30.0, env: dict[str, str] | None = None):
-        import tempfile
-
         self.name, self.timeout = name, float(timeout)
         fd, self.shm_log = tempfile.mkstemp(prefix=f"metaplastic-{name}-", suffix=".shm")
         os.close(fd)

@@ -280,7 +280,7 @@ def _report() -> dict:
 def test_report_says_which_extra_brings_the_plots_when_matplotlib_is_missing(tmp_path, monkeypatch):
     from metaplastic.bench.report import write_report
 
-    monkeypatch.setattr(plots, "_pyplot", lambda: None)  # matplotlib is not installed
+    monkeypatch.setattr(plots, "pyplot", lambda: None)  # matplotlib is not installed
     assert plots.render_plots({"backends": {"x": {}}}) == {}
     write_report(_report(), tmp_path)
     hint = "plots need matplotlib: pip install 'metaplastic[plot]'"
@@ -298,7 +298,7 @@ def test_report_has_no_plot_note_when_matplotlib_is_there(tmp_path):
 
 
 def test_bench_summary_line_says_how_to_get_plots(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "_pyplot", lambda: None)
+    monkeypatch.setattr(plots, "pyplot", lambda: None)
     code, out, err = cli("bench", "--backends", "random", "--tasks", "bandits:k=3,n=5", "--n-tasks", "2",
                          "--profiles", "cpu-45nm", "--budget", "1", "--out", str(tmp_path / "r"))
     assert code == 0, err

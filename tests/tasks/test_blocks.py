@@ -13,6 +13,8 @@ from metaplastic.tasks.blocks import (ABSENT, BLOCK_NAMES, FACT_GROUPS, FLOOR, G
                                       optimal_move, satisfied, schema, successors, to_columns, true_facts)
 from metaplastic.testing import TaskFamilyConformance
 
+from tests.tasks._support import compare_vector_with_single
+
 SPLITS = ("train", "test", "ood")
 
 
@@ -314,31 +316,6 @@ def test_the_first_move_of_a_plan_gets_one_move_closer():
             assert distance(kind, goal, nxt) == d - 1
 
 
-def _compare(family, tasks, actions):
-    """Step the batched env and one env per task with the same actions; they must agree
-    exactly, autoreset included (the single envs are reset when they end)."""
-    envs = [family.make_env(t) for t in tasks]
-    single = np.stack([e.reset(seed=0)[0] for e in envs])
-    venv = family.make_vector_env(tasks)
-    obs, _ = venv.reset(seed=0)
-    assert np.array_equal(obs, single) and obs.dtype == np.float32
-    ends = 0
-    for step in range(len(actions)):
-        a = actions(obs) if callable(actions) else actions[step]
-        obs, rew, term, trunc, info = venv.step(a)
-        for i, env in enumerate(envs):
-            o, r, te, tr, _ = env.step(a[i])
-            assert (r, te, tr) == (rew[i], term[i], trunc[i])
-            if te or tr:
-                ends += 1
-                assert info["_final_obs"][i] and np.array_equal(info["final_obs"][i], o)
-                o, _ = env.reset()
-            elif info:
-                assert not info["_final_obs"][i]
-            assert np.array_equal(obs[i], o)
-    return ends
-
-
 class _Mixed:
     """Random actions, and the oracle's move now and then, so that both endings happen."""
 
@@ -361,9 +338,10 @@ class _Mixed:
 @pytest.mark.parametrize("split", SPLITS)
 def test_vector_env_agrees_with_single_env(bw, split):
     tasks = bw.sample(8, seed=2, split=split)
-    assert _compare(bw, tasks, _Mixed(bw, tasks, 150)) > 8
+    assert compare_vector_with_single(bw, tasks, _Mixed(bw, tasks, 150), dtype=np.float32) > 8
     short = metaplastic.make_tasks("blocks:steps=4")  # truncations too
-    assert _compare(short, tasks, np.random.default_rng(1).integers(0, 56, size=(40, 8))) >= 8 * 10
+    assert compare_vector_with_single(short, tasks, np.random.default_rng(1).integers(0, 56, size=(40, 8)),
+                                      dtype=np.float32) >= 8 * 10
 
 
 @pytest.mark.parametrize("split", SPLITS)

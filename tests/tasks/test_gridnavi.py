@@ -8,6 +8,8 @@ import metaplastic.errors
 from metaplastic.errors import ConfigError
 from metaplastic.tasks.base import TaskFamily
 
+from tests.tasks._support import compare_vector_with_single
+
 
 @pytest.fixture
 def grid():
@@ -73,29 +75,10 @@ def test_moves_walls_rewards_and_truncation(grid):
         env.step(5)
 
 
-def _compare(family, tasks, actions):
-    """Step the batched env and one env per task with the same actions; they must agree
-    exactly, autoreset included (the single envs are reset when they end)."""
-    envs = [family.make_env(t) for t in tasks]
-    single = np.stack([e.reset(seed=0)[0] for e in envs])
-    venv = family.make_vector_env(tasks)
-    obs, _ = venv.reset(seed=0)
-    assert np.array_equal(obs, single)
-    for a in actions:
-        obs, rew, term, trunc, info = venv.step(a)
-        for i, env in enumerate(envs):
-            o, r, te, tr, _ = env.step(a[i])
-            assert (r, te, tr) == (rew[i], term[i], trunc[i])
-            if te or tr:
-                assert info["_final_obs"][i] and np.array_equal(info["final_obs"][i], o)
-                o, _ = env.reset()
-            assert np.array_equal(obs[i], o)
-
-
 def test_vector_env_agrees_with_single_env(grid):
     tasks = grid.sample(6, seed=2)
     actions = np.random.default_rng(0).integers(0, 5, size=(40, 6))
-    _compare(grid, tasks, actions)
+    compare_vector_with_single(grid, tasks, actions)
     venv = grid.make_vector_env(tasks)
     venv.reset(seed=0)
     with pytest.raises(ValueError, match="integers in"):

@@ -10,6 +10,8 @@ from metaplastic.tasks.base import TaskFamily
 from metaplastic.tasks.keydoor import BLOCKS, COLOUR_NAMES, GOAL_REWARD, STEP_REWARD, schema, true_facts
 from metaplastic.testing import TaskFamilyConformance
 
+from tests.tasks._support import compare_vector_with_single
+
 SPLITS = ("train", "test", "ood")
 ORACLE_EPISODE = STEP_REWARD + GOAL_REWARD  # pick up the opener, open the goal door
 
@@ -221,30 +223,6 @@ def test_tasks_that_do_not_fit_are_refused(kd):
         kd.make_vector_env([_task(opener=(2, 0, 5))])
 
 
-def _compare(family, tasks, actions):
-    """Step the batched env and one env per task with the same actions; they must agree
-    exactly, autoreset included (the single envs are reset when they end)."""
-    envs = [family.make_env(t) for t in tasks]
-    single = np.stack([e.reset(seed=0)[0] for e in envs])
-    venv = family.make_vector_env(tasks)
-    obs, _ = venv.reset(seed=0)
-    assert np.array_equal(obs, single) and obs.dtype == np.float32
-    ends = 0
-    for a in actions:
-        obs, rew, term, trunc, info = venv.step(a)
-        for i, env in enumerate(envs):
-            o, r, te, tr, _ = env.step(a[i])
-            assert (r, te, tr) == (rew[i], term[i], trunc[i])
-            if te or tr:
-                ends += 1
-                assert info["_final_obs"][i] and np.array_equal(info["final_obs"][i], o)
-                o, _ = env.reset()
-            elif info:
-                assert not info["_final_obs"][i]
-            assert np.array_equal(obs[i], o)
-    return ends
-
-
 @pytest.mark.parametrize("split", SPLITS)
 def test_vector_env_agrees_with_single_env(kd, split):
     tasks = kd.sample(8, seed=2, split=split)
@@ -254,7 +232,7 @@ def test_vector_env_agrees_with_single_env(kd, split):
     actions = rng.integers(0, 8, size=(200, 8))
     key, door = plan["opener"][np.arange(8), plan["goal"]], kd.key_slots + plan["goal"]
     actions[::7], actions[1::7] = key, door
-    assert _compare(kd, tasks, actions) > 8
+    assert compare_vector_with_single(kd, tasks, actions, dtype=np.float32) > 8
 
 
 @pytest.mark.parametrize("split", SPLITS)

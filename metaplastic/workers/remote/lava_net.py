@@ -109,18 +109,20 @@ def _block(w, lanes, sparse_cls):
     return sp.block_diag([w] * lanes, format="csr")
 
 
+_SHM_LOGGED = False  # Lava's shared-memory manager already lists its segments
+
+
 def _log_shared_memory():
     """List every shared-memory segment Lava's runtime creates in ``$METAPLASTIC_SHM_LOG``,
     so that the host can remove them if this worker is killed (Lava removes them itself on
     a normal stop)."""
+    global _SHM_LOGGED
     log = os.environ.get("METAPLASTIC_SHM_LOG")
-    if not log:
+    if not log or _SHM_LOGGED:
         return
     from lava.magma.runtime.message_infrastructure import shared_memory_manager as smm
 
     create = smm.SharedMemoryManager.create_shared_memory
-    if getattr(create, "logged", False):
-        return
 
     def logged(self, size):
         handle = create(self, size)
@@ -128,8 +130,8 @@ def _log_shared_memory():
             f.write(handle.name.lstrip("/") + "\n")
         return handle
 
-    logged.logged = True
     smm.SharedMemoryManager.create_shared_memory = logged
+    _SHM_LOGGED = True
 
 
 class Net:
