@@ -583,8 +583,11 @@ def _print_explanation(doc: dict[str, Any]) -> None:
 @click.option("--quick", is_flag=True, help="Small budgets and samples for a first look (a few minutes on 2 cores).")
 @click.option("--n-tasks", type=click.IntRange(2, MAX_TASKS), default=None, help="Tasks per split [default: 1000; --quick: 300].")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
+@click.option("--ladder", "ladders", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="A size ladder `metaplastic sweep --out DIR` wrote: its networks join the headline at equal "
+                   "return (repeatable).")
 def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, ...], profiles: str | None,
-              out: Path | None, quick: bool, n_tasks: int | None, seed: int) -> None:
+              out: Path | None, quick: bool, n_tasks: int | None, seed: int, ladders: tuple[Path, ...]) -> None:
     """Meta-train (or load) each backend, then measure adaptation, latency, operations and
     energy on test and OOD tasks; writes report.json, report.md and plots."""
     from metaplastic.bench.energy import builtin_profiles
@@ -601,7 +604,7 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
         run_map[key.strip()] = value.strip()
     kw: dict[str, Any] = dict(backends=chosen, tasks=tasks_spec, runs=run_map, seed=seed,
                               profiles=[p.strip() for p in profiles.split(",") if p.strip()] if profiles else builtin_profiles(),
-                              command="metaplastic " + " ".join(sys.argv[1:]))
+                              ladders=[str(p) for p in ladders], command="metaplastic " + " ".join(sys.argv[1:]))
     if budget is not None:
         kw["budget"] = budget
     if n_tasks is not None:
@@ -631,7 +634,8 @@ def sweep_cmd(backend: str, tasks_spec: str, sizes: str, energy_coefs: str, budg
               settings: tuple[str, ...], seed: int, out: Path | None) -> None:
     """Train a size ladder of one backend (with and without the energy penalty) and draw the
     Pareto front of trial return against modelled energy per decision; writes sweep.json,
-    sweep.md and sweep.png."""
+    sweep.md and sweep.png, and each trained point as a run under runs/ (what `bench
+    --ladder` measures again)."""
     from metaplastic.bench.report import json_safe, write_files
     from metaplastic.bench.sweep import SweepConfig, run_sweep, sweep_markdown, sweep_plot
     from metaplastic.runs.paths import check_output
@@ -646,6 +650,7 @@ def sweep_cmd(backend: str, tasks_spec: str, sizes: str, energy_coefs: str, budg
                       energy_coefs=numbers(energy_coefs, float, "energy-coefs") or (0.0,), budget=budget,
                       profile=profile, n_tasks=n_tasks, seed=seed, settings=_settings(settings))
     out = out or check_output(Path("reports") / f"sweep-{backend}", kind="dir")
+    cfg.runs_dir = str(Path(out) / "runs")
     report = run_sweep(cfg, progress=True)
     files = {"sweep.json": (json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n").encode(),
              "sweep.md": sweep_markdown(report).encode()}

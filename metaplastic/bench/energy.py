@@ -43,8 +43,8 @@ from metaplastic.core import OpCounts
 from metaplastic.errors import ConfigError
 from metaplastic.registry import EntryInfo, Registry
 
-__all__ = ["HardwareProfile", "EnergyEstimate", "load_profile", "builtin_profiles", "installed_profiles",
-           "profile_rows", "model_energy", "time_applies", "PROFILE_DIR", "PROFILES", "PRICED_OPS", "TALLIES"]
+__all__ = ["HardwareProfile", "EnergyEstimate", "TimeModel", "load_profile", "builtin_profiles", "installed_profiles",
+           "profile_rows", "model_energy", "price", "time_applies", "PROFILE_DIR", "PROFILES", "PRICED_OPS", "TALLIES"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 #: The profiles installed: built-in ones and those of plugin packages, by name.
@@ -64,7 +64,9 @@ TALLIES = ("decisions", "energy_evals", "grad_evals", "posterior_updates", "rule
 _LATER_OPS = ("bit_ops",)
 #: Keys of a profile object; any other key (a typo) is refused, except comments ("_...").
 _KEYS = ("name", "description", "applies_to", "energy_per_op_j", "notes", "citations", "idle_power_w",
-         "idle_power_source", "time_per_decision", "measured_on", "device_name_contains")
+         "idle_power_source", "time_per_decision", "measured_on", "device_name_contains", "time_model")
+#: Keys of a profile's ``time_model`` object.
+_TIME_KEYS = ("seconds_per_decision", "seconds_per_op", "bound", "source")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _TEMPLATE = "copy a built-in profile (metaplastic/bench/profiles/*.json) as a template; schema: docs/profiles.md"
 
@@ -84,11 +86,35 @@ class HardwareProfile:
     time_per_decision: str = "measured"   # how the static part's time is obtained
     measured_on: str | None = None        # the device ("cpu", "cuda") whose measured latency is the time there
     device_name_contains: str | None = None  # ...and a word its name must contain ("H100")
+    time_model: TimeModel | None = None   # the modelled time of a decision there, where none is measured
     source: str = ""                      # the file it was read from (or the entry point that gave it)
     provider: str = "file"                # "built-in", "plugin <distribution> <version>" or "file"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TimeModel:
+    """The modelled time of one decision on a chip, from the operations it counted:
+    ``seconds_per_decision + sum(seconds_per_op[op] * ops per decision)``, a ``bound``
+    (``"lower"``: the model leaves work out, so the time and the static energy are at
+    least this; ``"estimate"``: neither side), with its ``source`` (a citation).
+
+    Example:
+        >>> m = TimeModel(2e-7, {"neuron_updates": 6e-9}, "lower", "a paper")
+        >>> round(m.seconds({"neuron_updates": 100.0}) * 1e9, 1)
+        800.0
+    """
+
+    seconds_per_decision: float
+    seconds_per_op: dict[str, float]
+    bound: str
+    source: str
+
+    def seconds(self, per_decision: Mapping[str, float]) -> float:
+        """The modelled seconds of one decision whose counted operations are ``per_decision``."""
+        return self.seconds_per_decision + sum(t * per_decision.get(op, 0.0) for op, t in self.seconds_per_op.items())
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,8 @@ class EnergyEstimate:
     dynamic_j: float | None
     static_j: float | None
     note: str
+    seconds_per_decision: float | None = None  # the time of a decision there, used for the static part
+    time_kind: str | None = None               # "measured", "modelled (lower bound)", "modelled (estimate)"
 
     @property
     def total_j(self) -> float | None:
@@ -365,6 +393,7 @@ def _profile_from(doc: Any, path: Path | str, *, where: str | None = None) -> Ha
     for i, c in enumerate(citations):
         if not isinstance(c, str) or not c.strip():
             raise ConfigError(f"{where}: citations[{i}] must be a non-empty string (a source), got {_short(c)}")
+    time_model = _time_model(doc.get("time_model"), where)
     return HardwareProfile(
         name=name, description=_text(doc, "description", where), applies_to=applies,
         energy_per_op_j={k: (None if v is None else float(v)) for k, v in ops.items()},
@@ -374,8 +403,42 @@ def _profile_from(doc: Any, path: Path | str, *, where: str | None = None) -> Ha
         time_per_decision=_text(doc, "time_per_decision", where, default="measured"),
         measured_on=_text(doc, "measured_on", where, default=None),
         device_name_contains=_text(doc, "device_name_contains", where, default=None),
-        source=str(path),
+        time_model=time_model, source=str(path),
     )
+
+
+def _time_model(doc: Any, where: str) -> TimeModel | None:
+    """Validate a profile's ``time_model`` (null: none); one-line errors naming the field."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: time_model must be an object (seconds_per_decision, seconds_per_op, bound, "
+                          f"source) or null, got {_short(doc)}")
+    unknown = [k for k in doc if not (isinstance(k, str) and (k in _TIME_KEYS or k.startswith("_")))]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {_short(unknown[0])} in time_model; known: {', '.join(_TIME_KEYS)}")
+    fixed = doc.get("seconds_per_decision", 0.0)
+    if fixed is None or not _amount(fixed):
+        raise ConfigError(f"{where}: time_model.seconds_per_decision must be a non-negative number of seconds, "
+                          f"got {_short(fixed)}")
+    per_op = doc.get("seconds_per_op", {})
+    if not isinstance(per_op, dict):
+        raise ConfigError(f"{where}: time_model.seconds_per_op must map operation names to seconds, got {_short(per_op)}")
+    for k, v in per_op.items():
+        if k not in _OPS:
+            raise ConfigError(f"{where}: unknown operation {_short(k)} in time_model.seconds_per_op; known: "
+                              f"{', '.join(_OPS)}")
+        if v is None or not _amount(v):
+            raise ConfigError(f"{where}: time_model.seconds_per_op.{k} must be a non-negative number of seconds, "
+                              f"got {_short(v)}")
+    bound = doc.get("bound", "estimate")
+    if bound not in ("lower", "estimate"):
+        raise ConfigError(f"{where}: time_model.bound must be 'lower' or 'estimate', got {_short(bound)}")
+    source = doc.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigError(f"{where}: time_model.source must cite where the model and its constants come from "
+                          f"(a non-empty string), got {_short(source)}")
+    return TimeModel(float(fixed), {k: float(v) for k, v in per_op.items()}, bound, source)
 
 
 def time_applies(profile: HardwareProfile, device: str, device_name: str) -> bool:
@@ -390,15 +453,39 @@ def model_energy(ops: OpCounts, profile: HardwareProfile, *, spiking: bool,
                  seconds_per_decision: float | None = None, time_source: str = "") -> EnergyEstimate:
     """Energy per decision of ``ops`` (summed over ``ops.decisions`` decisions) on ``profile``.
 
-    ``seconds_per_decision`` is the time one decision takes on that hardware (measured or
-    stated, described by ``time_source``); with the profile's idle power it gives the static
-    part."""
+    ``seconds_per_decision`` is the time one decision takes on that hardware, measured there
+    (described by ``time_source``); without it the profile's ``time_model`` gives a modelled
+    time from the counted operations. With the profile's idle power that time gives the
+    static part.
+
+    Example:
+        >>> e = model_energy(OpCounts(neuron_updates=256, synaptic_events=2000, spikes=40, decisions=2),
+        ...                  load_profile("loihi"), spiking=True)
+        >>> e.time_kind, e.static_j is not None and e.static_j > 0
+        ('modelled (lower bound)', True)
+    """
     if profile.applies_to == "spiking" and not spiking:
         return EnergyEstimate(profile.name, False, None, None,
                               f"not applicable: {profile.name} runs spiking networks and this backend is not spiking")
     if ops.decisions <= 0:
         return EnergyEstimate(profile.name, False, None, None, "no decisions were counted")
-    per = ops.per_decision()
+    return price(ops.per_decision(), profile, spiking=spiking, seconds_per_decision=seconds_per_decision,
+                 time_source=time_source)
+
+
+def price(per: Mapping[str, float], profile: HardwareProfile, *, spiking: bool,
+          seconds_per_decision: float | None = None, time_source: str = "") -> EnergyEstimate:
+    """:func:`model_energy` of one decision given its operations per decision (a mapping of
+    :class:`OpCounts` field names to counts, as ``OpCounts.per_decision()`` gives them, or
+    as a saved report records them).
+
+    Example:
+        >>> price({"macs": 1000.0}, load_profile("cpu-45nm"), spiking=False).dynamic_j
+        4.6e-09
+    """
+    if profile.applies_to == "spiking" and not spiking:
+        return EnergyEstimate(profile.name, False, None, None,
+                              f"not applicable: {profile.name} runs spiking networks and this backend is not spiking")
     dynamic = 0.0
     for op, joules in profile.energy_per_op_j.items():
         count = per.get(op, 0.0)
@@ -408,11 +495,19 @@ def model_energy(ops: OpCounts, profile: HardwareProfile, *, spiking: bool,
                                       f"not applicable: {profile.name} cannot execute {op} ({profile.notes.get(op, '')})")
             continue
         dynamic += count * joules
+    kind = None
+    if seconds_per_decision is not None:
+        kind = "measured"
+    elif profile.time_model is not None:
+        seconds_per_decision = profile.time_model.seconds(per)
+        kind = f"modelled ({'lower bound' if profile.time_model.bound == 'lower' else 'estimate'})"
+        time_source = f"{kind}: {profile.time_model.source}"
     if profile.idle_power_w is None:
         static, note = None, f"static energy not modelled: {profile.idle_power_source or 'no idle power stated'}"
     elif seconds_per_decision is None:
-        static, note = None, f"static energy not modelled: the time of a decision on {profile.name} is not known here"
+        static, note = None, (f"static energy not modelled: the time of a decision on {profile.name} is neither "
+                              "measured here nor modelled by the profile")
     else:
         static = profile.idle_power_w * seconds_per_decision
         note = f"static = {profile.idle_power_w:g} W idle x {seconds_per_decision:.3g} s per decision ({time_source})"
-    return EnergyEstimate(profile.name, True, dynamic, static, note)
+    return EnergyEstimate(profile.name, True, dynamic, static, note, seconds_per_decision, kind)

@@ -1,6 +1,7 @@
 """The bench report's plots, rendered to PNG bytes with matplotlib (optional: the
 ``plot`` extra). Three figures: adaptation curves with 95% bands, modelled energy per
-decision against decision latency (log-log, one point per backend × profile), and the
+decision against the time per decision on that profile's device (log-log, one point per
+backend × profile; the time measured there or modelled by the profile, marked), and the
 operations per decision of each backend by kind.
 
 Example:
@@ -86,26 +87,40 @@ def _adaptation(plt: Any, report: dict[str, Any]) -> Any:
 
 
 def _energy_latency(plt: Any, report: dict[str, Any]) -> Any:
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    """Each backend on each profile at that device's own time per decision (measured there:
+    filled marker; modelled by the profile: hollow), against its total energy per decision."""
+    from matplotlib.ticker import LogLocator
+
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
     markers = "osD^v<>ph*"
+    profiles = sorted({p for b in report["backends"].values() for p in b["energy"]})
     any_point = False
     for i, (name, b) in enumerate(report["backends"].items()):
-        lat = b["latency_s"]["p50"]
-        for j, (prof, e) in enumerate(b["energy"].items()):
-            if e.get("total_j") is None or e["total_j"] <= 0 or lat <= 0:
+        for prof, e in b["energy"].items():
+            t, j = e.get("seconds_per_decision"), e.get("total_j")
+            if t is None or j is None or t <= 0 or j <= 0:
                 continue
             any_point = True
-            ax.scatter(lat, e["total_j"], marker=markers[j % len(markers)], color=f"C{i}",
-                       label=f"{name} @ {prof}" + ("" if e.get("static_j") is not None else " (dynamic)"))
+            measured = e.get("time_kind") == "measured"
+            color = f"C{i % 10}"
+            ax.scatter(t, j, marker=markers[profiles.index(prof) % len(markers)], s=48,
+                       facecolors=color if measured else "none", edgecolors=color,
+                       label=f"{name} on {prof} ({'measured' if measured else 'modelled'} time"
+                             + (")" if e.get("static_j") is not None else ", dynamic only)"))
     if not any_point:
         plt.close(fig)
         return None
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("decision latency p50 at batch 1, measured here (s)")
-    ax.set_ylabel("modelled energy per decision (J)")
-    ax.set_title("Energy per decision against latency")
-    ax.legend(fontsize=7, ncol=2)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, numticks=8))
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_xlabel("time per decision on that device, batch 1 (s)")
+    ax.set_ylabel("energy per decision, dynamic + static (J)")
+    ax.set_title("Energy against time per decision, each on its own device\n"
+                 "filled: time measured there; hollow: modelled by the profile (see the report)", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    fig.tight_layout()
     return fig
 
 

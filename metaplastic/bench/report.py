@@ -93,8 +93,10 @@ def markdown(report: dict[str, Any]) -> str:
     profiles = list(report["profiles"])
     lines += ["", "## Modelled energy per decision", "",
               "Dynamic energy = counted operations × energy per operation at the profile's peak efficiency: a lower "
-              "bound. Static energy (idle power × time per decision there) is added only where both are known; "
-              "cells marked * are dynamic only. n/a: the profile does not run that kind of network.", "",
+              "bound. Static energy = the profile's idle power × the time one decision takes on that device: measured "
+              "there when the benchmark ran on it, otherwise modelled by the profile (its time_model, cited; most are "
+              "lower bounds). Total = dynamic + static; cells marked * are dynamic only (no idle power or no time for "
+              "that device). n/a: the profile does not run that kind of network.", "",
               "| backend | " + " | ".join(profiles) + " |", "|---|" + "---|" * len(profiles)]
     for name, x in b.items():
         cells = []
@@ -103,6 +105,19 @@ def markdown(report: dict[str, Any]) -> str:
             star = "" if e.get("static_j") is not None or e.get("total_j") is None else "*"
             cells.append(_joules(e.get("total_j")) + star)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Dynamic, static and total side by side, with the time per decision each static part uses:", "",
+              "| backend | profile | dynamic | static | total | time per decision | time is |", "|---|---|---|---|---|---|---|"]
+    for name, x in b.items():
+        for p in profiles:
+            e = x["energy"][p]
+            if e.get("total_j") is None:
+                continue
+            lines.append(f"| {name} | {p} | {_joules(e.get('dynamic_j'))} | "
+                         f"{_joules(e.get('static_j')) if e.get('static_j') is not None else 'not modelled'} | "
+                         f"{_joules(e.get('total_j'))}{'' if e.get('static_j') is not None else '*'} | "
+                         f"{_si(e.get('seconds_per_decision'))} | {e.get('time_kind') or '—'} |")
+    if report.get("equal_return"):
+        lines += [""] + _equal_return_lines(report["equal_return"])
     h = report.get("headline", {})
     if h.get("ratios"):
         lines += ["", f"## Against the {h['baseline']} baseline", "",
@@ -119,8 +134,15 @@ def markdown(report: dict[str, Any]) -> str:
             if not m["available"]:
                 lines.append(f"- {mname}: not measured ({m['reason']})")
             else:
-                vals = ", ".join(f"{n} {_joules(x['energy_measured'][mname]['j_per_decision'])}" for n, x in b.items())
-                lines.append(f"- {mname}: {vals} per decision (whole device, environment and idle draw included)")
+                def cell(m: dict[str, Any]) -> str:
+                    batched = [f"{_joules(v)} at batch {k.rsplit('batch', 1)[1]}" for k, v in m.items()
+                               if k.startswith("j_per_decision_batch")]
+                    return ", ".join([f"{_joules(m.get('j_per_decision'))} at batch 1", *batched])
+
+                vals = "; ".join(f"{n} {cell(x['energy_measured'][mname])}" for n, x in b.items()
+                                 if x["energy_measured"][mname].get("available"))
+                lines.append(f"- {mname}: {vals or 'no backend ran on its device'} per decision "
+                             "(whole device, environment and idle draw included)")
     if report["profiles"]:
         lines += ["", "## Profiles", ""]
         for p in report["profiles"].values():
@@ -130,6 +152,29 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Plots", ""] + [f"![{k}]({v})" for k, v in plots.items()]
         lines += [report["plots_note"]] if report.get("plots_note") else []
     return "\n".join(lines) + "\n"
+
+
+def _equal_return_lines(h: dict[str, Any]) -> list[str]:
+    """The headline at equal return (:mod:`metaplastic.bench.headline`) as Markdown lines."""
+    lines = ["## Headline at equal return", ""]
+    if h.get("note"):
+        return lines + [h["note"]]
+    b = h["best_dense"]
+    lines += [f"Rule: {h['rule']}. Best dense return: {b['mean']:.3f} ± {b['se']:.3f} (standard error; "
+              f"{b['label']}). Spiking energy on {h['spiking_profile']}, dense on {h['dense_profile']}; total = dynamic "
+              "+ static (the static part from a modelled time where none was measured: see the energy tables).", "",
+              "| spiking backend | spiking network (return ± se) | dense network (return ± se) | equal to best dense | "
+              "energy ratio, dynamic only | energy ratio, total | spiking total | dense total |",
+              "|---|---|---|---|---|---|---|---|"]
+    for name, r in h["backends"].items():
+        s, d = r["spiking"], r["dense"]
+        lines.append(f"| {name} | {s['label']} ({s['mean']:.3f} ± {s['se']:.3f}) | {d['label']} ({d['mean']:.3f} ± "
+                     f"{d['se']:.3f}) | {'yes' if r['equal_to_best_dense'] else 'no'} | {_num(r['dynamic_ratio'])}× | "
+                     f"{_num(r['total_ratio'])}× | {_joules(s['total_j'])} | {_joules(d['total_j'])} |")
+    notes = [r["note"] for r in h["backends"].values() if r.get("note")]
+    lines += [""] + [f"- {n}" for n in notes] if notes else []
+    lines += ["", f"Networks considered: {len(h['points'])} (the rows above and every --ladder point)."]
+    return lines
 
 
 def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:

@@ -28,6 +28,7 @@ from typing import Any
 
 from metaplastic.bench.adaptation import adaptation_measures
 from metaplastic.bench.energy import builtin_profiles, load_profile, model_energy, time_applies
+from metaplastic.bench.headline import equal_return, points_from_ladder, points_from_report
 from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
 from metaplastic.bench.posterior import bench_posterior
@@ -58,6 +59,7 @@ class BenchConfig:
     latency_decisions: int = 2000               # at batch 1, after warm-up
     throughput_batch: int = 256
     throughput_decisions: int = 200             # steps of the batched agent
+    ladders: list[str] = field(default_factory=list)  # `metaplastic sweep` folders for the headline at equal return
     command: str = ""
 
     @classmethod
@@ -111,6 +113,8 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
     tasks = metaplastic.make_tasks(cfg.tasks)
     profiles = [load_profile(p) for p in cfg.profiles]
     budget = Budget.parse(cfg.budget)
+    for ladder in cfg.ladders:  # unreadable or foreign ladders fail before any work
+        points_from_ladder(ladder, tasks.spec)
     unknown_runs = sorted(set(cfg.runs) - set(cfg.backends))
     if unknown_runs:
         raise ConfigError(f"--run names {', '.join(unknown_runs)} but --backends does not; add them to --backends")
@@ -180,6 +184,8 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
             if png is not None:
                 report.setdefault("figures", {})[f"posterior_{name}"] = png
     report["headline"] = headline(report)
+    points = points_from_report(report) + [p for ladder in cfg.ladders for p in points_from_ladder(ladder, tasks.spec)]
+    report["equal_return"] = equal_return(points)
     return report
 
 
@@ -233,17 +239,24 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
             measured[mname] = {"available": False, "reason": meter.reason, "j_per_decision": None}
             continue
         idle_j, idle_s, _ = meter.measure(lambda: time.sleep(0.05))
-        joules, seconds, calls = meter.measure(lambda: decision_latency(learner, tasks, decisions=200, warmup=0))
-        n = 200 * calls
-        measured[mname] = {"available": True, "reason": "", "kind": "measured", "unit": "J",
-                           "j_per_decision": joules / n,
-                           "above_idle_j_per_decision": (joules - idle_j / idle_s * seconds) / n,
-                           "idle_power_w": idle_j / idle_s,
-                           "includes": "the whole device during the window (agent and environment); "
-                                       "above_idle subtracts the idle power measured just before"}
+        idle_w = idle_j / idle_s
+        entry = {"available": True, "reason": "", "kind": "measured", "unit": "J", "idle_power_w": idle_w,
+                 "includes": "the whole device during the window (agent and environment); "
+                             "above_idle subtracts the idle power measured just before"}
+        batches = (1, cfg.throughput_batch) if isinstance(learner, VectorLearner) else (1,)
+        for batch in batches:  # batch 1 (latency-bound) and the batched agent (throughput-bound)
+            steps = 200 if batch == 1 else max(cfg.throughput_decisions, 20)
+            joules, seconds, calls = meter.measure(
+                lambda batch=batch, steps=steps: decision_latency(learner, tasks, batch=batch, decisions=steps, warmup=0))
+            n = steps * batch * calls
+            key = "" if batch == 1 else f"_batch{batch}"
+            entry[f"j_per_decision{key}"] = joules / n
+            entry[f"above_idle_j_per_decision{key}"] = (joules - idle_w * seconds) / n
+        measured[mname] = entry
     activity = test.summary().get("activity")
     return {
         "source": source, "device": device, "spiking": bool(caps.spiking),
+        "size": _size(learner),
         "algo": learner.config.get("algo") if isinstance(learner, Configurable) else None,
         "training": training,
         "trial_return": _stat(test, "test"), "ood_trial_return": _stat(ood, "ood"),
@@ -264,6 +277,12 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
         "energy": energy,
         "energy_measured": measured,
     }
+
+
+def _size(learner: Any) -> int | None:
+    """The network's size (its ``hidden`` config value: GRU units or neurons), if it has one."""
+    size = learner.config.get("hidden") if isinstance(learner, Configurable) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
 
 
 METER_DEVICE = {"nvml": "cuda", "rapl": "cpu"}  # which device each meter reads

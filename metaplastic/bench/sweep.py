@@ -44,6 +44,7 @@ class SweepConfig:
     n_tasks: int = 1000
     seed: int = 0
     settings: dict[str, Any] = field(default_factory=dict)  # other --set KEY=VALUE, for every point
+    runs_dir: str | None = None  # where each point's trained run is saved (``<runs_dir>/h<size>-c<coef>``)
 
 
 def pareto(points: list[tuple[float, float]]) -> list[bool]:
@@ -85,8 +86,22 @@ def _learner(cfg: SweepConfig, size: int, coef: float) -> Any:
     return metaplastic.make(cfg.backend, **config)
 
 
+def point_name(size: int, coef: float) -> str:
+    """The folder name of a point's saved run.
+
+    Example:
+        >>> point_name(64, 0.3)
+        'h64-c0.3'
+    """
+    return f"h{size}-c{coef:g}"
+
+
 def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Train and measure every point; the report (``points`` with the front marked)."""
+    """Train and measure every point; the report (``points`` with the front marked).
+
+    With ``cfg.runs_dir`` each trained point is saved there as a run directory (named by
+    :func:`point_name`, recorded as the point's ``run``) as soon as it is trained, so the
+    ladder can be measured again later (``metaplastic bench --ladder``) without training."""
     import metaplastic
     from rich.console import Console
 
@@ -109,6 +124,12 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
         say(f"[bold]{cfg.backend}[/bold] size {size}, energy_coef {coef:g}")
         if learner.capabilities.meta_train:
             learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
+        run = None
+        if cfg.runs_dir is not None:
+            from pathlib import Path
+
+            run = str(Path(cfg.runs_dir) / point_name(size, coef))
+            learner.save(run)
         res = metaplastic.evaluate(learner, tasks, n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
         s = res.summary()
         est = model_energy(res.ops, profile, spiking=bool(learner.capabilities.spiking))
@@ -120,7 +141,8 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
                        else "dynamic only (a lower bound)", "energy_note": est.note,
                        "spikes_per_decision": per.get("spikes", 0.0),
                        "synaptic_events_per_decision": per.get("synaptic_events", 0.0),
-                       "macs_per_decision": per.get("macs", 0.0)})
+                       "macs_per_decision": per.get("macs", 0.0),
+                       "ops_per_decision": per, "spiking": bool(learner.capabilities.spiking), "run": run})
     front = pareto([(p["energy_j"] if p["energy_j"] is not None else math.nan, p["trial_return"]) for p in points])
     for p, on in zip(points, front):
         p["pareto"] = on

@@ -6,10 +6,8 @@ without matplotlib says which extra brings the plots."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
-import io
 import json
 import os
 import subprocess
@@ -26,6 +24,7 @@ from metaplastic.bench.energy import (PRICED_OPS, PROFILE_DIR, PROFILES, TALLIES
 from metaplastic.core import OpCounts
 from metaplastic.errors import ConfigError
 
+from tests.bench._cli import assert_one_line_exit_2, cli
 from tests.conftest import write_distribution
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,28 +91,6 @@ def profile_site(plugin_site):
     yield plugin_site
     sys.modules.pop("chipco_profiles", None)
     PROFILES.refresh()
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    """``metaplastic ARGS`` in this process: (exit code, stdout, stderr)."""
-    from metaplastic.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_one_line_exit_2(code: int, out: str, err: str, *needles: str) -> None:
-    assert code == 2, (out, err)
-    assert out == "" and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, err
 
 
 # -- the built-in profiles go through the entry points ---------------------------------------------
@@ -230,6 +207,13 @@ def _without(doc: dict, key: str) -> dict:
     ({**_cpu(), "notes": {"macs": 1}}, "notes.macs must be a string (or null: no note)"),
     ({**_cpu(), "idle_power": 10.0}, "unknown key 'idle_power' (did you mean 'idle_power_w'?)"),
     ([_cpu()], "a profile is a JSON object"),
+    ({**_cpu(), "time_model": 2e-5}, "time_model must be an object"),
+    ({**_cpu(), "time_model": {"source": "x", "seconds_per_decison": 1e-6}}, "unknown key 'seconds_per_decison' in time_model"),
+    ({**_cpu(), "time_model": {"source": "x", "seconds_per_decision": -1}}, "time_model.seconds_per_decision must be"),
+    ({**_cpu(), "time_model": {"source": "x", "seconds_per_op": {"flops": 1e-9}}}, "unknown operation 'flops' in time_model"),
+    ({**_cpu(), "time_model": {"source": "x", "seconds_per_op": {"macs": "1 ns"}}}, "time_model.seconds_per_op.macs must be"),
+    ({**_cpu(), "time_model": {"source": "x", "bound": "upper"}}, "time_model.bound must be 'lower' or 'estimate'"),
+    ({**_cpu(), "time_model": {"seconds_per_decision": 1e-6}}, "time_model.source must cite"),
 ])
 def test_schema_violations_are_one_line_errors_from_the_cli(tmp_path, doc, needle):
     path = tmp_path / "mine.json"
