@@ -31,7 +31,7 @@ def test_sweep_writes_its_report(tmp_path):
     point = report["points"][0]
     assert point["ci95"][0] <= point["trial_return"] <= point["ci95"][1]
     assert (out / "sweep.md").read_text().startswith("# Sweep: random")
-    assert point["run"] == str(out / "runs" / "h1-c0") and point["ops_per_decision"]["decisions"] == 1.0
+    assert point["run"] == str(out / "runs" / "h1-c0") and set(point["ops_per_decision"]) >= {"macs", "spikes"}
     import metaplastic
 
     assert metaplastic.load(point["run"]).name == "random"  # the trained point, kept for measuring again
