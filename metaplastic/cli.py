@@ -586,8 +586,12 @@ def _print_explanation(doc: dict[str, Any]) -> None:
 @click.option("--ladder", "ladders", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
               help="A size ladder `metaplastic sweep --out DIR` wrote: its networks join the headline at equal "
                    "return (repeatable).")
+@click.option("--reference-runs", is_flag=True,
+              help="Also bench the trained reference runs shipped with metaplastic for these tasks, beside the rows "
+                   "trained here.")
 def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, ...], profiles: str | None,
-              out: Path | None, quick: bool, n_tasks: int | None, seed: int, ladders: tuple[Path, ...]) -> None:
+              out: Path | None, quick: bool, n_tasks: int | None, seed: int, ladders: tuple[Path, ...],
+              reference_runs: bool) -> None:
     """Meta-train (or load) each backend, then measure adaptation, latency, operations and
     energy on test and OOD tasks; writes report.json, report.md and plots."""
     from metaplastic.bench.energy import builtin_profiles
@@ -604,7 +608,7 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
         run_map[key.strip()] = value.strip()
     kw: dict[str, Any] = dict(backends=chosen, tasks=tasks_spec, runs=run_map, seed=seed,
                               profiles=[p.strip() for p in profiles.split(",") if p.strip()] if profiles else builtin_profiles(),
-                              ladders=[str(p) for p in ladders], command="metaplastic " + " ".join(sys.argv[1:]))
+                              ladders=[str(p) for p in ladders], reference_runs=reference_runs, command="metaplastic " + " ".join(sys.argv[1:]))
     if budget is not None:
         kw["budget"] = budget
     if n_tasks is not None:

@@ -81,8 +81,9 @@ def points_from_report(report: dict[str, Any]) -> list[Point]:
             continue
         t = b["trial_return"]
         ops = {k: v for k, v in b["ops_per_decision"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        out.append(Point(name, size, bool(b["spiking"]), float(t["mean"]), _se(t["mean"], t["ci95"]), ops,
-                         f"{name} h{size} ({b['source']})"))
+        backend = b.get("backend", name)
+        label = f"{name} h{size}" + (" (trained here)" if b["source"].startswith("meta-trained here") else "")
+        out.append(Point(backend, size, bool(b["spiking"]), float(t["mean"]), _se(t["mean"], t["ci95"]), ops, label))
     return out
 
 

@@ -58,6 +58,16 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"References (test split, {r['trial_return']['n_tasks']} tasks): random "
                   f"{_num(r['trial_return']['mean'])}, {ref['backend']} {_num(ref['trial_return']['mean'])} "
                   "(reward per trial).", ""]
+    shipped = report.get("reference_runs") or {}
+    if shipped:
+        trained_here = [n for n, x in b.items() if n not in shipped and x["source"].startswith("meta-trained here")]
+        lines += [f"Rows {', '.join(shipped)} are shipped trained reference runs (metaplastic/reference_runs: each with "
+                  "the command that made it and its recorded return; `metaplastic bench --reference-runs`)."
+                  + (f" Rows {', '.join(trained_here)} were meta-trained here on this run's small budget: a check that "
+                     "the pipeline works, not what training reaches." if trained_here else ""), ""]
+        lines += [f"- {n}: made by `{r['made_by']}`; recorded {r['recorded']['return_mean']:.3f} on "
+                  f"{r['recorded']['n_tasks']} {r['recorded']['split']} tasks (seed {r['recorded']['seed']})"
+                  for n, r in shipped.items()] + [""]
     lines += ["## Adaptation", "",
               "| backend | trial return (95% CI) | normalized score | regret | episodes to 90% | OOD return | OOD / test |",
               "|---|---|---|---|---|---|---|"]

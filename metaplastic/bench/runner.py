@@ -34,6 +34,7 @@ from metaplastic.bench.meters import available_meters
 from metaplastic.bench.posterior import bench_posterior
 from metaplastic.core import Configurable, DeviceLearner, VectorLearner
 from metaplastic.errors import ConfigError
+from metaplastic.runs.reference_runs import ReferenceRun, reference_runs
 from metaplastic.runs.rundir import RunDir
 from metaplastic.tasks.base import TaskFamily
 from metaplastic.training.budget import Budget
@@ -60,6 +61,7 @@ class BenchConfig:
     throughput_batch: int = 256
     throughput_decisions: int = 200             # steps of the batched agent
     ladders: list[str] = field(default_factory=list)  # `metaplastic sweep` folders for the headline at equal return
+    reference_runs: bool = False                # also bench the shipped trained runs on these tasks (rows "<name>")
     command: str = ""
 
     @classmethod
@@ -101,10 +103,22 @@ def _curve(res: Any) -> dict[str, Any]:
             "unit": "reward per episode", "kind": "measured"}
 
 
-def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
+@dataclass
+class Row:
+    """One row of the report: its name, the learner, and the trained run it was loaded
+    from (``None``: trained here, or nothing to train) with the shipped run's record."""
+
+    name: str
+    learner: Any
+    run: str | None = None
+    shipped: ReferenceRun | None = None
+
+
+def prepare(cfg: BenchConfig) -> tuple[Any, list[Row], list[Any], Budget]:
     """Check everything that can be checked before any work: the task spec, every backend
-    name and run directory, the profiles and the budget. Returns (tasks, learners, profiles,
-    budget)."""
+    name and run directory, the profiles and the budget. Returns (tasks, rows, profiles,
+    budget); with ``cfg.reference_runs`` the shipped trained runs on these tasks follow
+    the backends' rows."""
     import metaplastic
     from metaplastic.registry import BACKENDS
 
@@ -118,7 +132,7 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
     unknown_runs = sorted(set(cfg.runs) - set(cfg.backends))
     if unknown_runs:
         raise ConfigError(f"--run names {', '.join(unknown_runs)} but --backends does not; add them to --backends")
-    learners = []
+    rows = []
     for name in cfg.backends:
         if name in cfg.runs:
             run, resolved = RunDir(cfg.runs[name]), BACKENDS.resolve(name)
@@ -135,8 +149,14 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Any], list[Any], Budget]:
         if not caps.applies_to(tasks.name):
             raise ConfigError(f"backend {name!r} does not apply to task family {tasks.name!r}; "
                               f"it applies to {', '.join(caps.families)}")
-        learners.append(learner)
-    return tasks, learners, profiles, budget
+        rows.append(Row(name, learner, cfg.runs.get(name)))
+    if cfg.reference_runs:
+        for ref in reference_runs(tasks.spec):
+            if ref.name in cfg.backends:
+                raise ConfigError(f"shipped reference run {ref.name!r} has the name of a benchmarked backend; "
+                                  "rename the backend row or drop --reference-runs")
+            rows.append(Row(ref.name, metaplastic.load(ref.path), str(ref.path), ref))
+    return tasks, rows, profiles, budget
 
 
 def _make_seeded(name: str, seed: int) -> Any:
@@ -153,7 +173,7 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     import metaplastic
     from rich.console import Console
 
-    tasks, learners, profiles, budget = prepare(cfg)
+    tasks, rows, profiles, budget = prepare(cfg)
     say = Console(stderr=True).print if progress else (lambda *a, **k: None)
     ev = dict(n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
     reference_name = tasks.reference if isinstance(tasks, TaskFamily) else "oracle"
@@ -175,9 +195,13 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
         "meters": {k: {"available": m.available, "reason": m.reason} for k, m in meters.items()},
         "backends": {},
     }
-    for name, learner in zip(cfg.backends, learners):
+    if cfg.reference_runs:
+        report["reference_runs"] = {r.name: {"made_by": r.shipped.made_by, "recorded": r.shipped.evaluation,
+                                             "description": r.shipped.description} for r in rows if r.shipped}
+    for row in rows:
+        name, learner = row.name, row.learner
         say(f"[bold]{name}[/bold]")
-        report["backends"][name] = _bench_one(cfg, name, learner, tasks, refs, profiles, meters, ev, budget)
+        report["backends"][name] = _bench_one(cfg, row, tasks, refs, profiles, meters, ev, budget)
         picture = bench_posterior(learner, tasks, seed=cfg.seed)  # energy learners: the posterior picture
         if picture is not None:
             report["backends"][name]["posterior"], png = picture
@@ -189,15 +213,16 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     return report
 
 
-def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict[str, Any], profiles: list[Any],
+def _bench_one(cfg: BenchConfig, row: Row, tasks: Any, refs: dict[str, Any], profiles: list[Any],
                meters: dict[str, Any], ev: dict[str, Any], budget: Budget) -> dict[str, Any]:
     import metaplastic
 
+    learner = row.learner
     caps = learner.capabilities
     training: dict[str, Any] = {}
-    if name in cfg.runs:
-        source = f"trained run {cfg.runs[name]}"
-        training = {k: v for k, v in (RunDir(cfg.runs[name]).progress() or {}).items() if k in ("updates", "seconds", "tasks_seen")}
+    if row.run is not None:
+        source = row.shipped.summary() if row.shipped else f"trained run {row.run}"
+        training = {k: v for k, v in (RunDir(row.run).progress() or {}).items() if k in ("updates", "seconds", "tasks_seen")}
     elif caps.meta_train:
         state = learner.meta_train(tasks, budget=budget, seed=cfg.seed)
         training = state.as_dict() if isinstance(state, TrainState) else {}
@@ -255,7 +280,7 @@ def _bench_one(cfg: BenchConfig, name: str, learner: Any, tasks: Any, refs: dict
         measured[mname] = entry
     activity = test.summary().get("activity")
     return {
-        "source": source, "device": device, "spiking": bool(caps.spiking),
+        "backend": learner.name, "source": source, "device": device, "spiking": bool(caps.spiking),
         "size": _size(learner),
         "algo": learner.config.get("algo") if isinstance(learner, Configurable) else None,
         "training": training,
