@@ -443,8 +443,14 @@ def _time_model(doc: Any, where: str) -> TimeModel | None:
 
 def time_applies(profile: HardwareProfile, device: str, device_name: str) -> bool:
     """Whether a latency measured on ``device`` (named ``device_name``) is the time a
-    decision takes on ``profile``'s hardware."""
-    if profile.measured_on is None or profile.measured_on != device:
+    decision takes on ``profile``'s hardware.
+
+    Example:
+        >>> h100 = load_profile("gpu-h100")
+        >>> time_applies(h100, "cuda:0", "NVIDIA H100 80GB HBM3"), time_applies(h100, "cuda", "NVIDIA A100-SXM4-80GB")
+        (True, False)
+    """
+    if profile.measured_on is None or profile.measured_on != device.split(":")[0]:  # "cuda:1" is a cuda device
         return False
     return profile.device_name_contains is None or profile.device_name_contains.lower() in device_name.lower()
 

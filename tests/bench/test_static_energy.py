@@ -91,3 +91,30 @@ def test_the_bench_row_reports_its_time_source():
     e = report["backends"]["random"]["energy"]
     assert e["cpu-45nm"]["time_kind"] == "measured"  # its latency here is the time on that profile
     assert e["gpu-h100"]["time_kind"] == "modelled (lower bound)" and e["gpu-h100"]["static_j"] > 0
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.skipif(not _cuda(), reason="no CUDA device on this machine")
+def test_on_a_gpu_the_time_is_measured_there_and_nvml_meters_both_batches():
+    import torch
+
+    cfg = runner.BenchConfig(backends=["torch"], tasks="bandits:k=3,n=5", budget="3", n_tasks=20,
+                             latency_decisions=100, throughput_batch=16, throughput_decisions=20,
+                             profiles=["gpu-h100", "gpu-a100"])
+    report = runner.run_bench(cfg, progress=False)
+    row = report["backends"]["torch"]
+    assert row["device"].startswith("cuda")
+    name = torch.cuda.get_device_name()
+    for prof, word in (("gpu-h100", "H100"), ("gpu-a100", "A100")):
+        kind = row["energy"][prof]["time_kind"]
+        assert kind == ("measured" if word in name else "modelled (lower bound)"), (prof, name, kind)
+    nvml = row["energy_measured"]["nvml"]
+    if report["meters"]["nvml"]["available"]:
+        assert nvml["j_per_decision"] > 0 and nvml["j_per_decision_batch16"] > 0
