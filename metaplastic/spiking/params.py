@@ -22,7 +22,8 @@ NEURON_PARAM = Param("neuron", str, CUBA_LIF.name, "neuron model: cuba-lif (Lava
 SNN_PARAMS = (
     SUBSTEPS_PARAM,
     NEURON_PARAM,
-    Param("slope", float, 25.0, "slope of the fast-sigmoid surrogate gradient", low=0.0, low_exclusive=True),
+    Param("slope", float, 5.0, "slope of the fast-sigmoid surrogate gradient (5: a wider surrogate than snntorch's 25, "
+          "which meta-trains bandit RL² to 6.55 instead of 6.32 in 4 min)", low=0.0, low_exclusive=True),
     Param("plastic_rank", int, 4, "rl2-plastic: rank R of the meta-learned recurrent learning rates, lr_rec = P Qᵀ "
           "(a reward-gated fast-weight memory, O(T·N·R) per step); 0: one free rate per synapse (N² parameters, "
           "O(T·N²) per step)", low=0, high=65536),

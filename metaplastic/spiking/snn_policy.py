@@ -89,7 +89,7 @@ class SpikingActorCritic(nn.Module):
     :class:`~metaplastic.rl2.policy.RecurrentPolicy`)."""
 
     def __init__(self, input_size: int, action_space: Any, neurons: int = 128, substeps: int = 2,
-                 du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 25.0,
+                 du: float = 0.2, dv: float = 0.1, d_out: float = 0.2, vth: float = 1.0, slope: float = 5.0,
                  plastic: bool = False, reward_index: int | None = None, neuron: str = CUBA_LIF.name,
                  dtheta: float = 0.05, theta_step: float = 0.2, dr: float = 0.2, plastic_rank: int = 0):
         super().__init__()
@@ -206,7 +206,7 @@ class SpikingActorCritic(nn.Module):
                           plasticity=plasticity, **learned)
 
     @classmethod
-    def from_spiking_net(cls, net: Any, action_space: Any, *, slope: float = 25.0) -> "SpikingActorCritic":
+    def from_spiking_net(cls, net: Any, action_space: Any, *, slope: float = 5.0) -> "SpikingActorCritic":
         """A policy that runs ``net`` (a :class:`~metaplastic.spiking.SpikingNet`) under
         snntorch: the inverse of :meth:`to_spiking_net`. The value head, which a
         SpikingNet does not carry, starts at zero. Raises :class:`ConfigError` for what
