@@ -623,7 +623,7 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
 
 
 @cli.command("sweep")
-@click.option("--backend", required=True, help="The backend whose sizes to sweep (its `hidden` config key).")
+@click.option("--backend", default=None, help="The backend whose sizes to sweep (its `hidden` config key).")
 @click.option("--tasks", "tasks_spec", default="bandits:k=5,n=10", show_default=True, help="Task spec.")
 @click.option("--sizes", default="16,32,64,128", show_default=True, help="Comma-separated sizes (GRU units or neurons).")
 @click.option("--energy-coefs", default="0", show_default=True,
@@ -634,14 +634,15 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Another config value for every point.")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
 @click.option("--out", "out", type=OutPath("dir"), default=None, help="Report directory [default: reports/sweep-<backend>].")
-def sweep_cmd(backend: str, tasks_spec: str, sizes: str, energy_coefs: str, budget: str, profile: str, n_tasks: int,
-              settings: tuple[str, ...], seed: int, out: Path | None) -> None:
+@click.option("--reprice", is_flag=True,
+              help="Train nothing: price the sweep already in --out again on --profile (from the operations it recorded).")
+def sweep_cmd(backend: str | None, tasks_spec: str, sizes: str, energy_coefs: str, budget: str, profile: str,
+              n_tasks: int, settings: tuple[str, ...], seed: int, out: Path | None, reprice: bool) -> None:
     """Train a size ladder of one backend (with and without the energy penalty) and draw the
     Pareto front of trial return against modelled energy per decision; writes sweep.json,
     sweep.md and sweep.png, and each trained point as a run under runs/ (what `bench
     --ladder` measures again)."""
-    from metaplastic.bench.report import json_safe, write_files
-    from metaplastic.bench.sweep import SweepConfig, run_sweep, sweep_markdown, sweep_plot
+    from metaplastic.bench.sweep import SweepConfig, run_sweep
     from metaplastic.runs.paths import check_output
 
     def numbers(text: str, kind: type, what: str) -> tuple:
@@ -650,12 +651,35 @@ def sweep_cmd(backend: str, tasks_spec: str, sizes: str, energy_coefs: str, budg
         except ValueError:
             raise click.UsageError(f"--{what} {text!r} is not a comma-separated list of numbers") from None
 
+    if reprice:
+        from metaplastic.bench.sweep import reprice as reprice_sweep
+
+        if out is None:
+            raise click.UsageError("--reprice needs --out DIR, the folder of the sweep to price again")
+        try:
+            old = json.loads((Path(out) / "sweep.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise MetaplasticError(f"--reprice: cannot read {Path(out) / 'sweep.json'} "
+                                   f"({getattr(exc, 'strerror', None) or 'not valid JSON'}); give the folder a sweep "
+                                   "wrote") from None
+        if not isinstance(old, dict) or old.get("schema") != "metaplastic.sweep":
+            raise MetaplasticError(f"--reprice: {Path(out) / 'sweep.json'} is not a sweep report")
+        _write_sweep(reprice_sweep(old, profile), out)
+        return
+    if backend is None:
+        raise click.UsageError("--backend is required (or --reprice an existing sweep)")
     cfg = SweepConfig(backend=backend, tasks=tasks_spec, sizes=numbers(sizes, int, "sizes"),
                       energy_coefs=numbers(energy_coefs, float, "energy-coefs") or (0.0,), budget=budget,
                       profile=profile, n_tasks=n_tasks, seed=seed, settings=_settings(settings))
     out = out or check_output(Path("reports") / f"sweep-{backend}", kind="dir")
     cfg.runs_dir = str(Path(out) / "runs")
-    report = run_sweep(cfg, progress=True)
+    _write_sweep(run_sweep(cfg, progress=True), out)
+
+
+def _write_sweep(report: dict[str, Any], out: Path) -> None:
+    from metaplastic.bench.report import json_safe, write_files
+    from metaplastic.bench.sweep import sweep_markdown, sweep_plot
+
     files = {"sweep.json": (json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n").encode(),
              "sweep.md": sweep_markdown(report).encode()}
     png = sweep_plot(report)

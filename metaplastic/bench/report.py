@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 
-__all__ = ["write_report", "markdown"]
+__all__ = ["write_report", "markdown", "joules"]
 
 
 def _num(x: Any) -> str:
@@ -37,7 +37,7 @@ def _si(seconds: float | None) -> str:
     return f"{seconds:.3g} s"
 
 
-def _joules(j: float | None) -> str:
+def joules(j: float | None) -> str:
     if j is None:
         return "n/a"
     for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
@@ -113,7 +113,7 @@ def markdown(report: dict[str, Any]) -> str:
         for p in profiles:
             e = x["energy"][p]
             star = "" if e.get("static_j") is not None or e.get("total_j") is None else "*"
-            cells.append(_joules(e.get("total_j")) + star)
+            cells.append(joules(e.get("total_j")) + star)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Dynamic, static and total side by side, with the time per decision each static part uses:", "",
               "| backend | profile | dynamic | static | total | time per decision | time is |", "|---|---|---|---|---|---|---|"]
@@ -122,9 +122,9 @@ def markdown(report: dict[str, Any]) -> str:
             e = x["energy"][p]
             if e.get("total_j") is None:
                 continue
-            lines.append(f"| {name} | {p} | {_joules(e.get('dynamic_j'))} | "
-                         f"{_joules(e.get('static_j')) if e.get('static_j') is not None else 'not modelled'} | "
-                         f"{_joules(e.get('total_j'))}{'' if e.get('static_j') is not None else '*'} | "
+            lines.append(f"| {name} | {p} | {joules(e.get('dynamic_j'))} | "
+                         f"{joules(e.get('static_j')) if e.get('static_j') is not None else 'not modelled'} | "
+                         f"{joules(e.get('total_j'))}{'' if e.get('static_j') is not None else '*'} | "
                          f"{_si(e.get('seconds_per_decision'))} | {e.get('time_kind') or '—'} |")
     if report.get("equal_return"):
         lines += [""] + _equal_return_lines(report["equal_return"])
@@ -145,9 +145,9 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"- {mname}: not measured ({m['reason']})")
             else:
                 def cell(m: dict[str, Any]) -> str:
-                    batched = [f"{_joules(v)} at batch {k.rsplit('batch', 1)[1]}" for k, v in m.items()
+                    batched = [f"{joules(v)} at batch {k.rsplit('batch', 1)[1]}" for k, v in m.items()
                                if k.startswith("j_per_decision_batch")]
-                    return ", ".join([f"{_joules(m.get('j_per_decision'))} at batch 1", *batched])
+                    return ", ".join([f"{joules(m.get('j_per_decision'))} at batch 1", *batched])
 
                 vals = "; ".join(f"{n} {cell(x['energy_measured'][mname])}" for n, x in b.items()
                                  if x["energy_measured"][mname].get("available"))
@@ -180,7 +180,7 @@ def _equal_return_lines(h: dict[str, Any]) -> list[str]:
         s, d = r["spiking"], r["dense"]
         lines.append(f"| {name} | {s['label']} ({s['mean']:.3f} ± {s['se']:.3f}) | {d['label']} ({d['mean']:.3f} ± "
                      f"{d['se']:.3f}) | {'yes' if r['equal_to_best_dense'] else 'no'} | {_num(r['dynamic_ratio'])}× | "
-                     f"{_num(r['total_ratio'])}× | {_joules(s['total_j'])} | {_joules(d['total_j'])} |")
+                     f"{_num(r['total_ratio'])}× | {joules(s['total_j'])} | {joules(d['total_j'])} |")
     notes = [r["note"] for r in h["backends"].values() if r.get("note")]
     lines += [""] + [f"- {n}" for n in notes] if notes else []
     lines += ["", f"Networks considered: {len(h['points'])} (the rows above and every --ladder point)."]

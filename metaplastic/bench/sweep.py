@@ -27,7 +27,7 @@ from typing import Any
 from metaplastic.core import Configurable, Preparable
 from metaplastic.errors import ConfigError
 
-__all__ = ["SweepConfig", "run_sweep", "pareto", "sweep_markdown"]
+__all__ = ["SweepConfig", "run_sweep", "reprice", "pareto", "sweep_markdown", "sweep_plot", "point_name"]
 
 
 @dataclass
@@ -137,18 +137,51 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
         points.append({"backend": cfg.backend, "size": size, "energy_coef": coef,
                        "config": dict(learner.config) if isinstance(learner, Configurable) else {},
                        "trial_return": s["return_mean"], "ci95": s["return_ci95"], "n_tasks": cfg.n_tasks,
-                       "energy_j": est.total_j, "energy_parts": "dynamic+static" if est.static_j is not None
+                       "energy_j": est.total_j, "dynamic_j": est.dynamic_j, "static_j": est.static_j,
+                       "seconds_per_decision": est.seconds_per_decision, "time_kind": est.time_kind,
+                       "energy_parts": "dynamic+static" if est.static_j is not None
                        else "dynamic only (a lower bound)", "energy_note": est.note,
                        "spikes_per_decision": per.get("spikes", 0.0),
                        "synaptic_events_per_decision": per.get("synaptic_events", 0.0),
                        "macs_per_decision": per.get("macs", 0.0),
                        "ops_per_decision": per, "spiking": bool(learner.capabilities.spiking), "run": run})
-    front = pareto([(p["energy_j"] if p["energy_j"] is not None else math.nan, p["trial_return"]) for p in points])
-    for p, on in zip(points, front):
-        p["pareto"] = on
+    _mark_front(points)
     return {"schema": "metaplastic.sweep", "schema_version": 1, "backend": cfg.backend, "tasks": tasks.spec,
             "profile": profile.name, "budget": cfg.budget, "seed": cfg.seed, "n_tasks": cfg.n_tasks,
             "energy_kind": "modelled from counted operations", "points": points}
+
+
+def _mark_front(points: list[dict[str, Any]]) -> None:
+    front = pareto([(p["energy_j"] if p["energy_j"] is not None else math.nan, p["trial_return"]) for p in points])
+    for p, on in zip(points, front):
+        p["pareto"] = on
+
+
+def reprice(report: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The sweep ``report`` with every point's energy modelled again on ``profile`` from
+    the operations per decision it recorded (no training), and its front marked again.
+
+    Example:
+        >>> cfg = SweepConfig(backend="random", tasks="bandits:k=3,n=5", sizes=(1,), budget="1", n_tasks=20,
+        ...                   profile="cpu-45nm")
+        >>> again = reprice(run_sweep(cfg, progress=False), "gpu-h100")
+        >>> again["profile"], again["points"][0]["time_kind"]
+        ('gpu-h100', 'modelled (lower bound)')
+    """
+    from metaplastic.bench.energy import load_profile, price
+
+    prof = load_profile(profile)
+    points = []
+    for p in report["points"]:
+        if "ops_per_decision" not in p:
+            raise ConfigError(f"the sweep's points lack ops_per_decision (written by an older metaplastic), so they "
+                              f"cannot be priced on {profile!r}; run the sweep again")
+        est = price(p["ops_per_decision"], prof, spiking=bool(p["spiking"]))
+        points.append({**p, "energy_j": est.total_j, "dynamic_j": est.dynamic_j, "static_j": est.static_j,
+                       "seconds_per_decision": est.seconds_per_decision, "time_kind": est.time_kind,
+                       "energy_parts": est.as_dict()["parts"], "energy_note": est.note})
+    _mark_front(points)
+    return {**report, "profile": prof.name, "points": points}
 
 
 def sweep_markdown(report: dict[str, Any]) -> str:
@@ -156,14 +189,19 @@ def sweep_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Sweep: {report['backend']} on {report['tasks']}", "",
              f"Trained for {report['budget']} per point (seed {report['seed']}); trial return on "
              f"{report['n_tasks']} test tasks with its 95% interval; energy per decision modelled on "
-             f"{report['profile']} from counted operations. ★: on the Pareto front.", "",
-             "| size | energy_coef | trial return | 95% interval | energy / decision | spikes / decision | front |",
-             "|---|---|---|---|---|---|---|"]
+             f"{report['profile']} from counted operations: dynamic, static (idle power × the time of a decision "
+             "there, where the profile gives both) and their total, which the front uses. ★: on the Pareto front.", "",
+             "| size | energy_coef | trial return | 95% interval | dynamic / decision | static / decision | "
+             "total / decision | spikes / decision | front |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    from metaplastic.bench.report import joules as nj
+
     for p in report["points"]:
         ci = p["ci95"]
-        e = "n/a" if p["energy_j"] is None else f"{p['energy_j'] * 1e9:.3g} nJ"
         lines.append(f"| {p['size']} | {p['energy_coef']:g} | {p['trial_return']:.3f} | "
-                     f"{'' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {e} | {p['spikes_per_decision']:.1f} | "
+                     f"{'' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {nj(p.get('dynamic_j'))} | "
+                     f"{nj(p.get('static_j'))} | {nj(p['energy_j'])} | {p['spikes_per_decision']:.1f} | "
                      f"{'★' if p['pareto'] else ''} |")
     return "\n".join(lines) + "\n"
 
@@ -193,7 +231,7 @@ def sweep_plot(report: dict[str, Any]) -> bytes | None:
     if front:
         ax.plot([p["energy_j"] for p in front], [p["trial_return"] for p in front], "k--", lw=1, label="Pareto front")
     ax.set_xscale("log")
-    ax.set_xlabel(f"modelled energy per decision on {report['profile']} (J)")
+    ax.set_xlabel(f"modelled energy per decision on {report['profile']}, dynamic + static (J)")
     ax.set_ylabel("trial return")
     ax.set_title(f"{report['backend']} on {report['tasks']}", fontsize=10)
     ax.legend(fontsize=8)

@@ -61,3 +61,19 @@ def test_bad_sweeps_are_refused_before_training(tmp_path, capsys, args, message)
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_reprice_prices_a_sweep_again_without_training(tmp_path, capsys):
+    out = tmp_path / "sw"
+    assert _cli(["sweep", "--backend", "random", "--tasks", "bandits:k=3,n=5", "--sizes", "1", "--budget", "1",
+                 "--n-tasks", "20", "--profile", "cpu-45nm", "--out", str(out)]) == 0
+    before = json.loads((out / "sweep.json").read_text())
+    assert _cli(["sweep", "--reprice", "--out", str(out), "--profile", "gpu-h100"]) == 0
+    after = json.loads((out / "sweep.json").read_text())
+    assert after["profile"] == "gpu-h100" and before["points"][0]["trial_return"] == after["points"][0]["trial_return"]
+    p = after["points"][0]
+    assert p["static_j"] > 0 and p["energy_j"] == pytest.approx(p["dynamic_j"] + p["static_j"])
+    capsys.readouterr()
+    assert _cli(["sweep", "--reprice", "--out", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and len(err.strip().splitlines()) == 1
