@@ -1,7 +1,7 @@
 """Ship a trained run as a reference run of metaplastic (``metaplastic/reference_runs/NAME``).
 
-Copies the run's files that loading needs (``config.json``, ``progress.json`` and the last
-checkpoint's files, no optimizer state), evaluates the copy on the test split and writes
+Saves the loaded run again into the package (its policy and config: what loading needs, no
+optimizer state or training log), evaluates the copy on the test split and writes
 ``reference.json`` with the command that made the run and that evaluation — the record
 ``tests/runs/test_reference_runs.py`` checks it against. Everything lands in a staging
 folder first and is renamed into place.
@@ -24,8 +24,6 @@ import metaplastic
 from metaplastic.runs.reference_runs import REFERENCE_DIR
 from metaplastic.runs.rundir import RunDir
 
-KEEP = ("config.json", "progress.json")
-
 
 def ship(run: Path, name: str, made_by: str, description: str, *, n_tasks: int, seed: int) -> Path:
     src = RunDir(run)
@@ -33,15 +31,7 @@ def ship(run: Path, name: str, made_by: str, description: str, *, n_tasks: int, 
     REFERENCE_DIR.mkdir(exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=REFERENCE_DIR))
     try:
-        for f in KEEP:
-            if (run / f).is_file():
-                shutil.copy2(run / f, stage / f)
-        ckpts = sorted((run / "checkpoints").iterdir())
-        last = ckpts[-1]
-        (stage / "checkpoints" / last.name).mkdir(parents=True)
-        for f in last.iterdir():
-            if f.name != "optimizer.pt":
-                shutil.copy2(f, stage / "checkpoints" / last.name / f.name)
+        metaplastic.load(run).save(stage)  # the policy and its config only: what loading needs
         learner = metaplastic.load(stage)
         res = metaplastic.evaluate(learner, tasks, n_tasks=n_tasks, seed=seed, split="test", progress=True)
         doc = {"name": name, "backend": learner.name, "tasks": tasks.spec, "made_by": made_by,
