@@ -652,18 +652,11 @@ def sweep_cmd(backend: str | None, tasks_spec: str, sizes: str, energy_coefs: st
             raise click.UsageError(f"--{what} {text!r} is not a comma-separated list of numbers") from None
 
     if reprice:
-        from metaplastic.bench.sweep import reprice as reprice_sweep
+        from metaplastic.bench.sweep import read_sweep, reprice as reprice_sweep
 
         if out is None:
             raise click.UsageError("--reprice needs --out DIR, the folder of the sweep to price again")
-        try:
-            old = json.loads((Path(out) / "sweep.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise MetaplasticError(f"--reprice: cannot read {Path(out) / 'sweep.json'} "
-                                   f"({getattr(exc, 'strerror', None) or 'not valid JSON'}); give the folder a sweep "
-                                   "wrote") from None
-        if not isinstance(old, dict) or old.get("schema") != "metaplastic.sweep":
-            raise MetaplasticError(f"--reprice: {Path(out) / 'sweep.json'} is not a sweep report")
+        old = read_sweep(out, "--reprice")
         _write_sweep(reprice_sweep(old, profile), out)
         return
     if backend is None:

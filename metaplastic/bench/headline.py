@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,17 +90,9 @@ def points_from_ladder(path: str | Path, tasks: str | None = None) -> list[Point
     """The points of a size ladder ``metaplastic sweep`` wrote (its folder or its
     ``sweep.json``); one-line :class:`ConfigError` when it is not one, or was run on other
     tasks than ``tasks``."""
-    path = Path(path)
-    file = path / "sweep.json" if path.is_dir() else path
-    try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not valid JSON"
-        raise ConfigError(f"--ladder {str(path)!r}: cannot read {file.name} ({why}); give the folder "
-                          "`metaplastic sweep --out` wrote") from None
-    if not isinstance(doc, dict) or doc.get("schema") != "metaplastic.sweep":
-        raise ConfigError(f"--ladder {str(path)!r}: {file.name} is not a sweep report (schema metaplastic.sweep); "
-                          "give the folder `metaplastic sweep --out` wrote")
+    from metaplastic.bench.sweep import read_sweep
+
+    doc = read_sweep(path, "--ladder")
     if tasks is not None and doc.get("tasks") != tasks:
         raise ConfigError(f"--ladder {str(path)!r} was measured on {doc.get('tasks')!r}, not on {tasks!r}; "
                           "compare networks on the same tasks")

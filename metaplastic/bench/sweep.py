@@ -20,14 +20,16 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from metaplastic.core import Configurable, Preparable
 from metaplastic.errors import ConfigError
 
-__all__ = ["SweepConfig", "run_sweep", "reprice", "pareto", "sweep_markdown", "sweep_plot", "point_name"]
+__all__ = ["SweepConfig", "run_sweep", "read_sweep", "reprice", "pareto", "sweep_markdown", "sweep_plot", "point_name"]
 
 
 @dataclass
@@ -126,8 +128,6 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
             learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
         run = None
         if cfg.runs_dir is not None:
-            from pathlib import Path
-
             run = str(Path(cfg.runs_dir) / point_name(size, coef))
             learner.save(run)
         res = metaplastic.evaluate(learner, tasks, n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
@@ -149,6 +149,30 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
     return {"schema": "metaplastic.sweep", "schema_version": 1, "backend": cfg.backend, "tasks": tasks.spec,
             "profile": profile.name, "budget": cfg.budget, "seed": cfg.seed, "n_tasks": cfg.n_tasks,
             "energy_kind": "modelled from counted operations", "points": points}
+
+
+def read_sweep(path: str | Path, flag: str) -> dict[str, Any]:
+    """The report a sweep wrote (its folder or its ``sweep.json``); a one-line
+    :class:`ConfigError`, prefixed by the option ``flag`` that named it, when it is not one.
+
+    Example:
+        >>> read_sweep("/nonexistent", "--ladder")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        metaplastic.errors.ConfigError: --ladder '/nonexistent': cannot read sweep.json (No such file or directory); ...
+    """
+    path = Path(path)
+    file = path / "sweep.json" if path.is_dir() or not path.suffix else path
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not valid JSON"
+        raise ConfigError(f"{flag} {str(path)!r}: cannot read {file.name} ({why}); give the folder "
+                          "`metaplastic sweep --out` wrote") from None
+    if not isinstance(doc, dict) or doc.get("schema") != "metaplastic.sweep":
+        raise ConfigError(f"{flag} {str(path)!r}: {file.name} is not a sweep report (schema metaplastic.sweep); "
+                          "give the folder `metaplastic sweep --out` wrote")
+    return doc
 
 
 def _mark_front(points: list[dict[str, Any]]) -> None:
