@@ -14,6 +14,7 @@ Example (shell)::
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -176,6 +177,18 @@ def _eval_options(f):
     return f
 
 
+def _ray_address_option(f):
+    """``--ray-address``: the Ray cluster the ``ray`` executor joins (it sets ``RAY_ADDRESS``)."""
+    def apply(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            os.environ["RAY_ADDRESS"] = value
+        return value
+
+    return click.option("--ray-address", default=None, metavar="HOST:PORT", expose_value=False, callback=apply,
+                        help="Ray cluster that the ray executor joins (sets RAY_ADDRESS; without it, and with "
+                             "RAY_ADDRESS unset, a local cluster starts and stops with the run).")(f)
+
+
 def _settings(settings: Sequence[str]) -> dict[str, Any]:
     """``--set KEY=VALUE`` options as a config dict."""
     config: dict[str, Any] = {}
@@ -300,6 +313,7 @@ def compare_cmd(names: str | None, tasks_spec: str, split: str, n_tasks: int, ep
               help="Backend config, e.g. --set hidden=64 (repeatable).")
 @click.option("--checkpoint-every", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
               help="Seconds between checkpoints (0: after every update).")
+@_ray_address_option
 def train_cmd(backend: str, algo: str | None, tasks_spec: str, budget: str, seed: int, out: Path,
               settings: tuple[str, ...], checkpoint_every: float) -> None:
     """Meta-train a backend; writes config.json, metrics.jsonl and checkpoints into --out.
@@ -636,8 +650,14 @@ def bench_cmd(names: str, tasks_spec: str, budget: str | None, runs: tuple[str, 
 @click.option("--out", "out", type=OutPath("dir"), default=None, help="Report directory [default: reports/sweep-<backend>].")
 @click.option("--reprice", is_flag=True,
               help="Train nothing: price the sweep already in --out again on --profile (from the operations it recorded).")
+@click.option("--executor", default="inprocess", show_default=True,
+              help="Where the points train, one point per job: inprocess, process or ray (extra ray).")
+@click.option("--workers", type=click.IntRange(0, 100_000), default=0, show_default=True,
+              help="Workers of the process or ray executor (0: one per CPU core, or per CPU of the Ray cluster).")
+@_ray_address_option
 def sweep_cmd(backend: str | None, tasks_spec: str, sizes: str, energy_coefs: str, budget: str, profile: str,
-              n_tasks: int, settings: tuple[str, ...], seed: int, out: Path | None, reprice: bool) -> None:
+              n_tasks: int, settings: tuple[str, ...], seed: int, out: Path | None, reprice: bool, executor: str,
+              workers: int) -> None:
     """Train a size ladder of one backend (with and without the energy penalty) and draw the
     Pareto front of trial return against modelled energy per decision; writes sweep.json,
     sweep.md and sweep.png, and each trained point as a run under runs/ (what `bench
@@ -663,7 +683,8 @@ def sweep_cmd(backend: str | None, tasks_spec: str, sizes: str, energy_coefs: st
         raise click.UsageError("--backend is required (or --reprice an existing sweep)")
     cfg = SweepConfig(backend=backend, tasks=tasks_spec, sizes=numbers(sizes, int, "sizes"),
                       energy_coefs=numbers(energy_coefs, float, "energy-coefs") or (0.0,), budget=budget,
-                      profile=profile, n_tasks=n_tasks, seed=seed, settings=_settings(settings))
+                      profile=profile, n_tasks=n_tasks, seed=seed, settings=_settings(settings), executor=executor,
+                      workers=workers)
     out = out or check_output(Path("reports") / f"sweep-{backend}", kind="dir")
     cfg.runs_dir = str(Path(out) / "runs")
     _write_sweep(run_sweep(cfg, progress=True), out)

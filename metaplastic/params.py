@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import sys
 import math
 import re
 from dataclasses import dataclass
@@ -178,6 +179,8 @@ def settings_type(name: str, declared: Sequence[Param], doc: str = "", check: An
     cls = dataclasses.make_dataclass(name, [(p.name, p.type, dataclasses.field(default=p.default)) for p in declared],
                                      frozen=True, namespace=namespace)
     cls.__doc__ = doc or f"Settings declared by {', '.join(p.name for p in declared)}."
+    # the defining module, as collections.namedtuple does, so that instances pickle (to workers)
+    cls.__module__ = sys._getframe(1).f_globals.get("__name__", cls.__module__)
     return cls
 
 

@@ -47,6 +47,8 @@ class SweepConfig:
     seed: int = 0
     settings: dict[str, Any] = field(default_factory=dict)  # other --set KEY=VALUE, for every point
     runs_dir: str | None = None  # where each point's trained run is saved (``<runs_dir>/h<size>-c<coef>``)
+    executor: str = "inprocess"  # where points train: one point per job (metaplastic.training.executors)
+    workers: int = 0             # workers of that executor (0: one per CPU core or cluster CPU)
 
 
 def pareto(points: list[tuple[float, float]]) -> list[bool]:
@@ -98,53 +100,71 @@ def point_name(size: int, coef: float) -> str:
     return f"h{size}-c{coef:g}"
 
 
+def _train_point(job: tuple[SweepConfig, int, float, bool]) -> dict[str, Any]:
+    """One point of a sweep (an executor's job): train, save, evaluate and price it."""
+    import metaplastic
+    from rich.console import Console
+
+    from metaplastic.bench.energy import load_profile, model_energy
+
+    cfg, size, coef, progress = job
+    say = Console(stderr=True).print if progress else (lambda *a, **k: None)
+    tasks = metaplastic.make_tasks(cfg.tasks)
+    profile = load_profile(cfg.profile)
+    learner = _learner(cfg, size, coef)
+    if isinstance(learner, Preparable):
+        learner.prepare(tasks)
+    say(f"[bold]{cfg.backend}[/bold] size {size}, energy_coef {coef:g}")
+    if learner.capabilities.meta_train:
+        learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
+    run = None
+    if cfg.runs_dir is not None:
+        run = str(Path(cfg.runs_dir) / point_name(size, coef))
+        learner.save(run)
+    res = metaplastic.evaluate(learner, tasks, n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
+    s = res.summary()
+    est = model_energy(res.ops, profile, spiking=bool(learner.capabilities.spiking))
+    per = res.ops.per_decision()
+    return {"backend": cfg.backend, "size": size, "energy_coef": coef,
+            "config": dict(learner.config) if isinstance(learner, Configurable) else {},
+            "trial_return": s["return_mean"], "ci95": s["return_ci95"], "n_tasks": cfg.n_tasks,
+            "energy_j": est.total_j, "dynamic_j": est.dynamic_j, "static_j": est.static_j,
+            "seconds_per_decision": est.seconds_per_decision, "time_kind": est.time_kind,
+            "energy_parts": "dynamic+static" if est.static_j is not None else "dynamic only (a lower bound)",
+            "energy_note": est.note, "spikes_per_decision": per.get("spikes", 0.0),
+            "synaptic_events_per_decision": per.get("synaptic_events", 0.0),
+            "macs_per_decision": per.get("macs", 0.0),
+            "ops_per_decision": per, "spiking": bool(learner.capabilities.spiking), "run": run}
+
+
 def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
     """Train and measure every point; the report (``points`` with the front marked).
 
     With ``cfg.runs_dir`` each trained point is saved there as a run directory (named by
     :func:`point_name`, recorded as the point's ``run``) as soon as it is trained, so the
-    ladder can be measured again later (``metaplastic bench --ladder``) without training."""
+    ladder can be measured again later (``metaplastic bench --ladder``) without training.
+    Each point is one job of ``cfg.executor`` (``process``, ``ray``: points train in
+    parallel, each on its own worker; mind that time budgets then share the machine's cores)."""
     import metaplastic
-    from rich.console import Console
 
-    from metaplastic.bench.energy import load_profile, model_energy
+    from metaplastic.bench.energy import load_profile
     from metaplastic.training.budget import Budget
+    from metaplastic.training.executors import make_executor
 
-    say = Console(stderr=True).print if progress else (lambda *a, **k: None)
     tasks = metaplastic.make_tasks(cfg.tasks)
     profile = load_profile(cfg.profile)
     Budget.parse(cfg.budget)
     if not cfg.sizes or any(s < 1 for s in cfg.sizes):
         raise ConfigError(f"--sizes must be positive integers, got {list(cfg.sizes)}")
     plan = [(s, c) for c in cfg.energy_coefs for s in cfg.sizes]
-    learners = [_learner(cfg, s, c) for s, c in plan]  # every config is checked before any training
-    for learner in learners:
+    for size, coef in plan:  # every config is checked before any training
+        learner = _learner(cfg, size, coef)
         if isinstance(learner, Preparable):
             learner.prepare(tasks)
-    points = []
-    for (size, coef), learner in zip(plan, learners):
-        say(f"[bold]{cfg.backend}[/bold] size {size}, energy_coef {coef:g}")
-        if learner.capabilities.meta_train:
-            learner.meta_train(tasks, budget=cfg.budget, seed=cfg.seed, show_progress=progress)
-        run = None
-        if cfg.runs_dir is not None:
-            run = str(Path(cfg.runs_dir) / point_name(size, coef))
-            learner.save(run)
-        res = metaplastic.evaluate(learner, tasks, n_tasks=cfg.n_tasks, seed=cfg.seed, progress=progress)
-        s = res.summary()
-        est = model_energy(res.ops, profile, spiking=bool(learner.capabilities.spiking))
-        per = res.ops.per_decision()
-        points.append({"backend": cfg.backend, "size": size, "energy_coef": coef,
-                       "config": dict(learner.config) if isinstance(learner, Configurable) else {},
-                       "trial_return": s["return_mean"], "ci95": s["return_ci95"], "n_tasks": cfg.n_tasks,
-                       "energy_j": est.total_j, "dynamic_j": est.dynamic_j, "static_j": est.static_j,
-                       "seconds_per_decision": est.seconds_per_decision, "time_kind": est.time_kind,
-                       "energy_parts": "dynamic+static" if est.static_j is not None
-                       else "dynamic only (a lower bound)", "energy_note": est.note,
-                       "spikes_per_decision": per.get("spikes", 0.0),
-                       "synaptic_events_per_decision": per.get("synaptic_events", 0.0),
-                       "macs_per_decision": per.get("macs", 0.0),
-                       "ops_per_decision": per, "spiking": bool(learner.capabilities.spiking), "run": run})
+    with make_executor(cfg.executor, cfg.workers) as ex:
+        # progress bars only where they can be seen: in this process
+        points = ex.map(_train_point, [(cfg, size, coef, progress and cfg.executor == "inprocess")
+                                       for size, coef in plan])
     _mark_front(points)
     return {"schema": "metaplastic.sweep", "schema_version": 1, "backend": cfg.backend, "tasks": tasks.spec,
             "profile": profile.name, "budget": cfg.budget, "seed": cfg.seed, "n_tasks": cfg.n_tasks,

@@ -2,7 +2,9 @@
 outer loop (:func:`~metaplastic.training.outer.run_outer_loop`) draws each generation's
 randomness, :class:`~metaplastic.training.es.EvolutionStrategy` proposes the population,
 an executor (:mod:`metaplastic.training.executors`) evaluates it with the numba kernels
-(:class:`~metaplastic.spiking.es_fitness.TrialReturnFitness`).
+(:class:`~metaplastic.spiking.es_fitness.TrialReturnFitness`) on workers that each hold a
+copy of the search (:class:`~metaplastic.training.es_replica.ESReplica`), so a generation
+moves seeds and fitness values, never weights or noise.
 
 The loop's explicit state (:class:`~metaplastic.training.state.TrainState`) holds the map
 between networks and flat vectors (``params``, a :class:`NetVector`) and the search
@@ -31,6 +33,7 @@ from metaplastic.spiking.es_fitness import NetVector, TrialReturnFitness
 from metaplastic.spiking.net import SpikingNet
 from metaplastic.training.es import ESSettings, EvolutionStrategy
 from metaplastic.training.divergence import FLOAT32_MAX, nonfinite, require_finite
+from metaplastic.training.es_replica import ESReplica, sync_message
 from metaplastic.training.executors import make_executor
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.state import TrainProgress, TrainState
@@ -71,23 +74,32 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
     es = state.optimizer
     fitness = TrialReturnFitness(state.params, tasks, batch_tasks=batch_tasks, greedy=greedy, energy_coef=energy_coef)
     with make_executor(executor, workers) as pool:
-        # compile the kernels (in every worker) before the budget's clock starts: under a time
+        # every worker holds the search and the fitness; a generation moves seeds and scalars
+        replicas = pool.replicate(lambda: ESReplica(es, fitness))
+        # compile the kernels in every worker before the budget's clock starts: under a time
         # budget the first update's cost fixes the schedule horizon, and numba's JIT
         # compilation in it would make the horizon far too short. A throwaway evaluation: the
         # search state is untouched and every update draws its own tasks, so results do not change.
-        pool.map(fitness, [(es.theta.copy(), 0, 0)] * max(1, int(pool.workers)))
+        replicas.run(None, [(0, 0, 0, 0)] * replicas.workers)
+        sync: list[Any] = [None]  # the last update, for the replicas
+
         def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
-            eps, candidates = es.ask(rng)
+            seed, eps, candidates = es.ask_seeded(int(rng.integers(2**63)))
             require_finite(candidates, "the candidates", f"sigma={es.settings.sigma:g} is probably too large (the "
                            "networks' float32 weights overflow) — lower sigma", limit=FLOAT32_MAX)
             task_seed, agent_seed = (int(v) for v in rng.integers(2**31, size=2))
-            f = np.asarray(pool.map(fitness, [(theta, task_seed, agent_seed) for theta in candidates]))
+            f = np.asarray(replicas.run(sync[0], [(seed, i, task_seed, agent_seed) for i in range(len(candidates))]))
+            t = es.t
             grad = es.tell(eps, f)
+            sync[0] = sync_message(es, t, seed, f)
             metrics = {"trial_return": float(f.mean()), "best_return": float(f.max()),
-                       "grad_norm": float(np.linalg.norm(grad)), "workers": pool.workers}
+                       "grad_norm": float(np.linalg.norm(grad)), "workers": replicas.workers}
             return metrics, len(candidates) * batch_tasks
 
-        return run_outer_loop(update, label="es", budget=budget, state=state, callback=callback,
-                              show_progress=show_progress,
-                              check=lambda s: nonfinite(s.optimizer.theta, "the search mean", FLOAT32_MAX),
-                              hint=f"lr={es.settings.lr:g} is probably too large — lower lr")
+        try:
+            return run_outer_loop(update, label="es", budget=budget, state=state, callback=callback,
+                                  show_progress=show_progress,
+                                  check=lambda s: nonfinite(s.optimizer.theta, "the search mean", FLOAT32_MAX),
+                                  hint=f"lr={es.settings.lr:g} is probably too large — lower lr")
+        finally:
+            replicas.close()

@@ -130,6 +130,18 @@ class SpikingActorCritic(nn.Module):
         self._spikes = torch.zeros(0)
         self._delivered = torch.zeros(0)
 
+    _TRANSIENT = ("_spikes", "_delivered", "_rate")  # the last step's record, part of a rollout's graph
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the last step's record behind: it belongs to a rollout's
+        graph, which ``copy.deepcopy`` cannot copy (a second meta-training in one process
+        copies the policy for its warm-up)."""
+        state = self.__dict__.copy()
+        for name in self._TRANSIENT:
+            if name in state:
+                state[name] = torch.zeros(0)
+        return state
+
     def decays(self) -> dict[str, torch.Tensor]:
         """The per-neuron decays ``du``, ``dv``, ``d_out`` in (0, 1), and those the neuron type
         learns besides (alif: ``dtheta``, ``dr`` and the threshold step ``theta_step`` > 0)."""

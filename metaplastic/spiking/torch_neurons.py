@@ -103,6 +103,16 @@ class TorchCubaLIF:
         """The state at rest, for the lanes and neurons of ``zeros`` (B, N)."""
         return LIFState(zeros, zeros.clone())
 
+    def __getstate__(self) -> dict[str, Any]:
+        # snntorch keeps the last step's decays (and states) in buffers that belong to its
+        # graph, which copies cannot take along; every step sets them again, so they are
+        # detached first
+        buffers = self._lif._buffers
+        for name, b in buffers.items():
+            if b is not None and b.grad_fn is not None:
+                buffers[name] = b.detach()
+        return self.__dict__.copy()
+
     def stepper(self, d: dict[str, torch.Tensor], *, like: torch.Tensor) -> Step:
         """One time step with the decays ``d`` (of one policy step; on the device of ``like``)."""
         lif = self._lif

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from metaplastic.errors import ConfigError
 from metaplastic.params import Param, settings_type
 from metaplastic.training.divergence import require_finite
 
-__all__ = ["ES_PARAMS", "ESSettings", "EvolutionStrategy", "centered_ranks"]
+__all__ = ["ES_PARAMS", "ESSettings", "EvolutionStrategy", "centered_ranks", "pair_noise", "generation_noise", "member", "digest"]
 
 
 #: The search's hyperparameters, declared once (backends list them; ESSettings derives from them).
@@ -58,6 +59,51 @@ def centered_ranks(x: np.ndarray) -> np.ndarray:
     return ranks / max(len(x) - 1, 1) - 0.5
 
 
+def pair_noise(seed: int, pair: int, size: int) -> np.ndarray:
+    """The perturbation ``eps`` of antithetic pair ``pair`` of the generation drawn with
+    ``seed``: regenerated from two integers wherever it is needed (Salimans et al. 2017),
+    so a generation is moved as seeds, never as noise vectors."""
+    return np.random.default_rng([int(seed), int(pair)]).standard_normal(size)
+
+
+def generation_noise(seed: int, pairs: int, size: int) -> np.ndarray:
+    """``(pairs, size)``: every pair's :func:`pair_noise` of the generation ``seed``.
+
+    Example:
+        >>> eps = generation_noise(7, 2, 3)
+        >>> bool(np.array_equal(eps[1], pair_noise(7, 1, 3)))
+        True
+    """
+    return np.stack([pair_noise(seed, i, size) for i in range(pairs)]) if pairs else np.zeros((0, size))
+
+
+def member(theta: np.ndarray, sigma: float, seed: int, index: int) -> np.ndarray:
+    """Candidate ``index`` of the generation ``seed`` around ``theta``: ``theta + σ eps`` for
+    even indices, ``theta - σ eps`` for odd ones (the rows of :meth:`EvolutionStrategy.ask`,
+    bit for bit).
+
+    Example:
+        >>> es = EvolutionStrategy(np.zeros(3), ESSettings(population=4))
+        >>> seed, eps, cands = es.ask_seeded(5)
+        >>> bool(np.array_equal(member(es.theta, 0.1, seed, 3), cands[3]))
+        True
+    """
+    eps = pair_noise(seed, index // 2, theta.size)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return theta + sigma * eps if index % 2 == 0 else theta - sigma * eps
+
+
+def digest(theta: np.ndarray) -> str:
+    """A short fingerprint of a search mean's bytes: replicas that apply the same updates
+    must agree on it bit for bit.
+
+    Example:
+        >>> digest(np.zeros(2)) == digest(np.zeros(2)), digest(np.zeros(2)) == digest(np.ones(2))
+        (True, False)
+    """
+    return hashlib.blake2b(np.ascontiguousarray(theta).tobytes(), digest_size=8).hexdigest()
+
+
 class EvolutionStrategy:
     """The search state: mean ``theta`` and Adam's moments (all saved to resume)."""
 
@@ -69,15 +115,21 @@ class EvolutionStrategy:
         self.t = 0
 
     def ask(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``(eps, candidates)``: pair i is ``theta + σ eps[i]`` (row 2i) and ``theta - σ eps[i]`` (row 2i+1)."""
+        """``(eps, candidates)``: pair i is ``theta + σ eps[i]`` (row 2i) and ``theta - σ eps[i]``
+        (row 2i+1), the noise of a generation seed drawn from ``rng`` (see :meth:`ask_seeded`)."""
+        return self.ask_seeded(int(rng.integers(2**63)))[1:]
+
+    def ask_seeded(self, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(seed, eps, candidates)`` of the generation ``seed``: ``eps`` is
+        :func:`generation_noise`, and candidate ``i`` equals :func:`member` ``(theta, σ, seed, i)``."""
         pairs = self.settings.population // 2
-        eps = rng.standard_normal((pairs, self.theta.size))
+        eps = generation_noise(seed, pairs, self.theta.size)
         cands = np.empty((2 * pairs, self.theta.size))
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             cands[0::2] = self.theta + self.settings.sigma * eps
             cands[1::2] = self.theta - self.settings.sigma * eps
         require_finite(cands, "the candidates", f"sigma={self.settings.sigma:g} is probably too large — lower sigma")
-        return eps, cands
+        return int(seed), eps, cands
 
     def tell(self, eps: np.ndarray, fitness: np.ndarray) -> np.ndarray:
         """Move ``theta`` up the shaped fitness gradient; return the gradient estimate.

@@ -1,7 +1,14 @@
-"""Executors: how a batch of independent jobs (an ES population's fitness evaluations)
-is run. An executor maps a picklable callable over a list of jobs and returns results in
-order; algorithms see only :class:`Executor`, so a distributed engine (Ray, Dask) plugs in
-by registering one more factory in :data:`EXECUTORS`, without touching the algorithm.
+"""Executors: where the independent jobs of an outer loop run (an ES population's fitness
+evaluations, a sweep's trainings). Algorithms see only :class:`Executor`; an engine plugs
+in by registering one more factory in :data:`EXECUTORS`, without touching the algorithm.
+
+An executor does two things: ``map(fn, jobs)`` (a picklable callable over jobs, results in
+order) and ``replicate(make)`` (state held by every worker and kept up to date by small
+messages: :mod:`metaplastic.training.replicas`). Built in: ``inprocess`` (this process),
+``process`` (local processes) and ``ray`` (a Ray cluster, extra ``ray``:
+:mod:`metaplastic.training.ray_executor`). A worker that dies is restarted and its jobs run
+again; one that keeps dying raises :class:`~metaplastic.training.replicas.WorkerFailed`.
+The same jobs give the same results on every executor.
 
 Example:
     >>> with make_executor("inprocess") as ex:
@@ -12,23 +19,46 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import multiprocessing
 import os
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Protocol, Sequence
 
 from metaplastic.errors import ConfigError
+from metaplastic.training.replicas import LocalSlots, Replica, ReplicaSet, ReplicaStale, Slots, WorkerDied, serve
 
-__all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "EXECUTORS", "make_executor"]
+__all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "EXECUTORS", "make_executor", "Apply"]
 
 
 class Executor(Protocol):
-    """Runs ``fn`` over ``jobs``; results in the order of ``jobs``."""
+    """Runs jobs: ``map`` for stateless ones, ``replicate`` for state every worker holds."""
 
     workers: int
 
     def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]: ...
 
+    def replicate(self, make: Callable[[], Replica]) -> ReplicaSet: ...
+
     def close(self) -> None: ...
+
+
+class Apply:
+    """The replica of a stateless map: ``fn`` applied to each job (messages ignored).
+
+    Example:
+        >>> Apply(abs)(-2)
+        2
+    """
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn = fn
+
+    def receive(self, message: Any) -> None:
+        pass
+
+    def __call__(self, job: Any) -> Any:
+        return self.fn(job)
 
 
 class _Closing:
@@ -38,47 +68,135 @@ class _Closing:
     def __exit__(self, *exc: Any) -> None:
         self.close()  # type: ignore[attr-defined]
 
+    def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+        """``fn`` over ``jobs`` (spread over the workers), results in order."""
+        replicas = self.replicate(lambda: Apply(fn))  # type: ignore[attr-defined]
+        try:
+            return replicas.run(None, jobs)
+        finally:
+            replicas.close()
+
 
 class InProcessExecutor(_Closing):
-    """Jobs one after another in this process."""
+    """Jobs one after another in this process (a replica is a fresh copy from ``make``, as
+    on any other executor)."""
 
     workers = 1
 
-    def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
-        return [fn(job) for job in jobs]
+    def replicate(self, make: Callable[[], Replica]) -> ReplicaSet:
+        return LocalSlots(make)
 
     def close(self) -> None:
         pass
 
 
+# -- local processes ---------------------------------------------------------------------------
+_HELD: dict[str, Replica] = {}  # in a worker process: the replicas it holds, by token
+
+
+def _serve_held(token: str, replica: Replica | None, message: Any, jobs: list[Any]) -> list[Any]:
+    if replica is not None:
+        _HELD[token] = replica
+    held = _HELD.get(token)
+    if held is None:
+        raise ReplicaStale(f"worker process {os.getpid()} holds no replica {token}")
+    return serve(held, message, jobs)
+
+
+def _drop_held(token: str) -> None:
+    _HELD.pop(token, None)
+
+
+class _ProcessSlots(Slots):
+    """Replicas in the pool's worker processes: a replica travels with the first jobs
+    after it starts, then only messages and jobs do."""
+
+    _tokens = itertools.count()
+
+    def __init__(self, pool: "ProcessPoolExecutor", make: Callable[[], Replica]):
+        self.pool = pool
+        self.token = f"{os.getpid()}-{next(self._tokens)}"
+        self._pending: dict[int, Replica | None] = {}
+        super().__init__(make, pool.workers)
+
+    def _start(self, i: int, replica: Replica) -> None:
+        self._pending[i] = replica
+
+    def _submit(self, i: int, message: Any, jobs: list[Any]) -> Any:
+        replica, self._pending[i] = self._pending.get(i), None
+        try:
+            return self.pool.worker(i).submit(_serve_held, self.token, replica, message, jobs)
+        except BrokenProcessPool:
+            return None
+
+    def _result(self, handle: Any) -> list[Any]:
+        if handle is None:
+            raise WorkerDied("its process pool is broken")
+        try:
+            return handle.result()
+        except BrokenProcessPool as e:
+            raise WorkerDied(f"the process exited abruptly ({e})") from None
+
+    def _stop(self, i: int) -> None:
+        self.pool.release(i, self.token)
+
+
 class ProcessPoolExecutor(_Closing):
     """Jobs spread over ``workers`` local processes (started with ``spawn``, so a parent
-    that has loaded threaded libraries is safe), kept alive across calls; jobs are sent
-    in one chunk per worker."""
+    that has loaded threaded libraries is safe), kept alive across calls. Each worker is a
+    process of its own, so a replica stays where it was started; a dead process is
+    replaced."""
 
     def __init__(self, workers: int | None = None):
         self.workers = int(workers or os.cpu_count() or 1)
         if self.workers < 1:
             raise ConfigError(f"a process pool needs at least one worker, got {workers}")
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pools: list[concurrent.futures.ProcessPoolExecutor | None] = [None] * self.workers
 
-    def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
-        chunk = max(1, -(-len(jobs) // self.workers))
-        return list(self._pool.map(fn, jobs, chunksize=chunk))
+    def worker(self, i: int) -> concurrent.futures.ProcessPoolExecutor:
+        """Worker ``i``'s one-process pool (started on first use)."""
+        if self._pools[i] is None:
+            self._pools[i] = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pools[i]  # type: ignore[return-value]
+
+    def release(self, i: int, token: str) -> None:
+        """Forget replica ``token`` on worker ``i``; replace the worker if it has died."""
+        pool = self._pools[i]
+        if pool is None:
+            return
+        try:
+            pool.submit(_drop_held, token).result()
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._pools[i] = None
+
+    def replicate(self, make: Callable[[], Replica]) -> ReplicaSet:
+        return _ProcessSlots(self, make)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._pools:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pools = [None] * self.workers
+
+
+def _ray(workers: int) -> Any:
+    from metaplastic.training.ray_executor import RayExecutor
+
+    return RayExecutor(workers or None)
 
 
 EXECUTORS: dict[str, Callable[[int], Any]] = {
     "inprocess": lambda workers: InProcessExecutor(),
     "process": lambda workers: ProcessPoolExecutor(workers or None),
+    "ray": _ray,
 }
 
 
 def make_executor(name: str, workers: int = 0) -> Any:
-    """The executor registered as ``name`` (``workers`` 0: one per CPU core)."""
+    """The executor registered as ``name`` (``workers`` 0: one per CPU core, or per CPU of
+    the Ray cluster)."""
     if name not in EXECUTORS:
         raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
     return EXECUTORS[name](workers)

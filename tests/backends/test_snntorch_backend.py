@@ -195,3 +195,16 @@ def test_plasticity_updates_are_counted():
     plastic = metaplastic.evaluate(metaplastic.make("snntorch", algo="rl2-plastic", hidden=8), tasks, n_tasks=2, seed=0).ops
     assert plain.synaptic_updates == 0
     assert plastic.synaptic_updates == plastic.decisions * 8 * 8
+
+
+@pytest.mark.parametrize("algo", ["rl2", "rl2-plastic"])
+def test_meta_training_twice_in_one_process_continues(algo):
+    """The warm-up of a timed budget copies the policy; the copy must not trip over the last
+    rollout's graph (a second meta_train call used to fail with 'Only Tensors created
+    explicitly by the user ... support the deepcopy protocol')."""
+    tasks = metaplastic.make_tasks("bandits:k=2,n=3")
+    learner = metaplastic.make("snntorch", algo=algo, hidden=8, batch_tasks=4, plastic_rank=2)
+    first = learner.meta_train(tasks, budget="1s", seed=0, show_progress=False)
+    assert first.progress.updates >= 1
+    second = learner.meta_train(tasks, budget="1s", seed=1, show_progress=False)
+    assert second.progress.updates >= 1

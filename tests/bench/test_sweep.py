@@ -53,6 +53,7 @@ def test_spiking_points_are_priced_on_a_spiking_profile():
     (["--backend", "random", "--sizes", "1", "--energy-coefs", "0.5"], "no energy-aware training"),
     (["--backend", "torch", "--sizes", "4", "--energy-coefs", "0.5"], "reports none"),
     (["--backend", "random", "--profile", "nope"], "nope"),
+    (["--backend", "random", "--sizes", "1", "--executor", "slurm"], "unknown executor 'slurm'"),
 ])
 def test_bad_sweeps_are_refused_before_training(tmp_path, capsys, args, message):
     if "torch" in args:
@@ -77,3 +78,14 @@ def test_reprice_prices_a_sweep_again_without_training(tmp_path, capsys):
     assert _cli(["sweep", "--reprice", "--out", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "cannot read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_points_train_on_an_executor_with_the_same_results(tmp_path):
+    """One point per job: the process pool trains the same points as this process (numba ES
+    with an update budget, so the result does not depend on speed)."""
+    reports = [run_sweep(SweepConfig(backend="numba", tasks="bandits:k=3,n=5", sizes=(4, 6), budget="2", n_tasks=20,
+                                     settings={"population": 4, "batch_tasks": 8}, executor=ex, workers=2,
+                                     runs_dir=str(tmp_path / ex)), progress=False)
+               for ex in ("inprocess", "process")]
+    here, there = ([(p["size"], p["trial_return"], p["energy_j"]) for p in r["points"]] for r in reports)
+    assert here == there and [s for s, _, _ in here] == [4, 6]
