@@ -30,6 +30,7 @@ from metaplastic.runs.rundir import Checkpoint, RunDir
 from metaplastic.spiking.params import NEURON_PARAM, SUBSTEPS_PARAM
 from metaplastic.training.es import ES_PARAMS
 from metaplastic.training.executors import EXECUTORS
+from metaplastic.training.params import EXECUTOR_PARAMS
 
 NET_SHAPE_PARAMS = (
     Param("hidden", int, 32, "spiking neurons of a new network", low=1, high=65536),
@@ -41,12 +42,7 @@ NET_SHAPE_PARAMS = (
 ES_RUN_PARAMS = (
     Param("batch_tasks", int, 64, "es: training tasks (one trial each) per fitness evaluation (at most 16384)", low=1,
           high=16_384),
-    Param("executor", str, "inprocess", "es: where the population is evaluated (a name in "
-          "metaplastic.training.executors.EXECUTORS: inprocess, process, ray (extra ray; RAY_ADDRESS or --ray-address "
-          "joins a cluster, else a local one starts), or one registered there); each worker holds a copy of the "
-          "search, so a generation moves seeds and fitness values only"),
-    Param("workers", int, 0, "es: workers of the 'process' or 'ray' executor (0: one per CPU core, or per CPU of "
-          "the Ray cluster)", low=0),
+    *EXECUTOR_PARAMS,  # each worker holds a copy of the search: a generation moves seeds and fitness values
     Param("energy_coef", float, 0.0, "es: energy-aware evolution, fitness = mean trial return - energy_coef x firing "
           "rate (spikes per neuron update)", low=0.0),
 )

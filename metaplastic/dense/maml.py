@@ -46,6 +46,7 @@ from metaplastic.runtime.vector import drive_trials
 from metaplastic.training.divergence import lr_hint, require_finite
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
+from metaplastic.training.shards import is_sharded, shard_sizes, sharded_gradients
 from metaplastic.training.state import TrainProgress, TrainState
 
 
@@ -160,6 +161,27 @@ class MAMLCore:
         self._batched: set[str] = set()
 
 
+class MAMLShard:
+    """One shard's meta-loss (a :data:`~metaplastic.training.shards.ShardLoss`): a job is
+    ``(tasks, task_seed, rng_seed, batch)``, its weight its share of the batch."""
+
+    def __init__(self, algo: "MAML", tasks: Any):
+        self.algo, self.tasks = algo, tasks
+
+    def __call__(self, model: "MLPPolicy", job: tuple[int, int, int, int]) -> tuple[torch.Tensor, dict[str, Any], float]:
+        n, task_seed, rng_seed, total = job
+        task_list = self.tasks.sample(n, seed=task_seed, split="train")
+        loss, metrics = self.algo.loss(MAMLCore(model, self.algo.config), self.tasks, task_list,
+                                       np.random.default_rng(rng_seed))
+        return loss, metrics, n / total
+
+
+def _maml_jobs(rng: np.random.Generator, batch: int, shards: int) -> list[tuple[int, int, int, int]]:
+    sizes = [n for n in shard_sizes(batch, shards) if n]
+    seeds = rng.integers(2**62, size=(len(sizes), 2))
+    return [(n, int(a), int(b), batch) for n, (a, b) in zip(sizes, seeds)]
+
+
 class MAML:
     """MAML as an algorithm object (the interface of :class:`metaplastic.rl2.algorithm.RL2`):
     builds the MLP policy, trains it by meta-gradients and makes adapting agents. It holds
@@ -217,40 +239,61 @@ class MAML:
                  "mask": torch.stack(mask_l).to(dev)}
         return steps, torch.stack(logp_l), returns[:, 0]
 
+    def loss(self, core: MAMLCore, tasks: Any, task_list: list, rng: np.random.Generator
+             ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The meta-loss of ``task_list`` (adapt on one episode each, then play one with
+        the adapted parameters) and its metrics: one update's work, or one shard's."""
+        params = dict(core.model.named_parameters())
+        core.new_lanes()
+        with torch.no_grad():
+            pre, _, pre_ret = self._rollout(core, params, tasks, task_list, rng, int(rng.integers(2**31)))
+        adv = linear_baseline_advantages(pre["rewards"], pre["obs"], pre["mask"])
+        fast = core.adapt(params, pre["obs"], pre["actions"], adv, pre["mask"], create_graph=not self.config["first_order"])
+        post, logp, post_ret = self._rollout(core, fast, tasks, task_list, rng, int(rng.integers(2**31)))
+        post_adv = batch_baseline_advantages(post["rewards"], post["mask"])
+        loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
+        return loss, {"trial_return": float(pre_ret.mean() + post_ret.mean()),
+                      "pre_adaptation_return": float(pre_ret.mean()), "post_adaptation_return": float(post_ret.mean())}
+
     def train(self, state: TrainState, tasks: Any, *, budget: Any, callback: Callable[..., Any] | None = None,
               show_progress: bool = True) -> TrainState:
-        """Meta-gradient updates until ``budget``; returns ``state`` advanced."""
+        """Meta-gradient updates until ``budget``; returns ``state`` advanced. With ``shards``
+        > 1 or another ``executor`` the batch is split over the executor's workers
+        (:mod:`metaplastic.training.shards`)."""
         model, optimizer, cfg = state.params, state.optimizer, self.config
         core = MAMLCore(model, cfg)
         hint = lr_hint(cfg["lr"], "max_grad_norm", inner_lr=cfg["inner_lr"])
+
+        def step(fraction: float, compute: Callable[[np.random.Generator], tuple[torch.Tensor, dict[str, Any]]],
+                 rng: np.random.Generator) -> tuple[dict[str, Any], int]:
+            if cfg["lr_schedule"] != "constant":
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(cfg["lr"], cfg["lr_schedule"], fraction)
+            optimizer.zero_grad(set_to_none=True)
+            loss, metrics = compute(rng)
+            loss_value, _ = check_step(loss, torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"]), hint)
+            optimizer.step()
+            return {**metrics, "loss": loss_value}, cfg["batch_tasks"]
+
+        def local(rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, Any]]:
+            task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
+            loss, metrics = self.loss(core, tasks, task_list, rng)
+            loss.backward()
+            return loss, metrics
+
+        def run(compute: Callable[..., Any]) -> TrainState:
+            return run_outer_loop(lambda rng, fraction: step(fraction, compute, rng), label="maml", budget=budget,
+                                  state=state, callback=callback, show_progress=show_progress,
+                                  seed_framework=torch.manual_seed, check=lambda s: nonfinite_parameters(s.params),
+                                  hint=hint)
+
         model.train()
         try:
-            def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
-                if cfg["lr_schedule"] != "constant":
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr_at(cfg["lr"], cfg["lr_schedule"], fraction)
-                task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
-                params = dict(model.named_parameters())
-                core.new_lanes()
-                with torch.no_grad():
-                    pre, _, pre_ret = self._rollout(core, params, tasks, task_list, rng, int(rng.integers(2**31)))
-                adv = linear_baseline_advantages(pre["rewards"], pre["obs"], pre["mask"])
-                fast = core.adapt(params, pre["obs"], pre["actions"], adv, pre["mask"], create_graph=not cfg["first_order"])
-                post, logp, post_ret = self._rollout(core, fast, tasks, task_list, rng, int(rng.integers(2**31)))
-                post_adv = batch_baseline_advantages(post["rewards"], post["mask"])
-                loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                loss_value, _ = check_step(
-                    loss, torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"]), hint)
-                optimizer.step()
-                return {"trial_return": float(pre_ret.mean() + post_ret.mean()),
-                        "pre_adaptation_return": float(pre_ret.mean()),
-                        "post_adaptation_return": float(post_ret.mean()), "loss": loss_value}, len(task_list)
-
-            return run_outer_loop(update, label="maml", budget=budget, state=state, callback=callback,
-                                  show_progress=show_progress, seed_framework=torch.manual_seed,
-                                  check=lambda s: nonfinite_parameters(s.params), hint=hint)
+            if not is_sharded(cfg["shards"], cfg["executor"]):
+                return run(local)
+            with sharded_gradients(model, MAMLShard(self, tasks), executor=cfg["executor"],
+                                   workers=cfg["workers"]) as sharded:
+                return run(lambda rng: sharded(_maml_jobs(rng, cfg["batch_tasks"], cfg["shards"])))
         finally:
             model.eval()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from metaplastic.params import Param, settings_from, settings_type
-from metaplastic.training.params import OPTIM_PARAMS
+from metaplastic.training.params import OPTIM_PARAMS, SHARD_PARAMS
 
 __all__ = ["RL2_PARAMS", "RL2Settings", "settings_from_config"]
 
@@ -29,7 +29,7 @@ RL2_UPDATE_PARAMS = (
 )
 
 #: Every key of an RL² update, in the order backends list them.
-RL2_PARAMS = (*OPTIM_PARAMS[:3], *RL2_UPDATE_PARAMS, OPTIM_PARAMS[3])
+RL2_PARAMS = (*OPTIM_PARAMS[:3], *RL2_UPDATE_PARAMS, OPTIM_PARAMS[3], *SHARD_PARAMS)
 
 RL2Settings = settings_type("RL2Settings", RL2_PARAMS, "Hyperparameters of the RL² update (from RL2_PARAMS).")
 

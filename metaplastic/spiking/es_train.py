@@ -32,7 +32,7 @@ import numpy as np
 from metaplastic.spiking.es_fitness import NetVector, TrialReturnFitness
 from metaplastic.spiking.net import SpikingNet
 from metaplastic.training.es import ESSettings, EvolutionStrategy
-from metaplastic.training.divergence import FLOAT32_MAX, nonfinite, require_finite
+from metaplastic.training.divergence import FLOAT32_MAX, nonfinite
 from metaplastic.training.es_replica import ESReplica, sync_message
 from metaplastic.training.executors import make_executor
 from metaplastic.training.outer import run_outer_loop
@@ -84,17 +84,18 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
         sync: list[Any] = [None]  # the last update, for the replicas
 
         def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
-            seed, eps, candidates = es.ask_seeded(int(rng.integers(2**63)))
-            require_finite(candidates, "the candidates", f"sigma={es.settings.sigma:g} is probably too large (the "
-                           "networks' float32 weights overflow) — lower sigma", limit=FLOAT32_MAX)
+            seed, eps = es.ask_seeded(int(rng.integers(2**63)), limit=FLOAT32_MAX,
+                                      hint=f"sigma={es.settings.sigma:g} is probably too large (the networks' "
+                                      "float32 weights overflow) — lower sigma")
             task_seed, agent_seed = (int(v) for v in rng.integers(2**31, size=2))
-            f = np.asarray(replicas.run(sync[0], [(seed, i, task_seed, agent_seed) for i in range(len(candidates))]))
+            population = 2 * len(eps)
+            f = np.asarray(replicas.run(sync[0], [(seed, i, task_seed, agent_seed) for i in range(population)]))
             t = es.t
             grad = es.tell(eps, f)
             sync[0] = sync_message(es, t, seed, f)
             metrics = {"trial_return": float(f.mean()), "best_return": float(f.max()),
                        "grad_norm": float(np.linalg.norm(grad)), "workers": replicas.workers}
-            return metrics, len(candidates) * batch_tasks
+            return metrics, population * batch_tasks
 
         try:
             return run_outer_loop(update, label="es", budget=budget, state=state, callback=callback,

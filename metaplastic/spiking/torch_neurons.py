@@ -87,7 +87,21 @@ class ALIFState(NamedTuple):
     r: torch.Tensor      # (B, N) refractory state
 
 
-class TorchCubaLIF:
+class _Rebuilt:
+    """Copies and pickles rebuild a neuron runtime from its constructor's arguments: it holds
+    snntorch objects that do not pickle (the surrogate is a closure) and, after a step,
+    decays that belong to that step's graph; every step sets its decays again."""
+
+    _args: dict[str, Any]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self._args)
+
+    def __setstate__(self, args: dict[str, Any]) -> None:
+        self.__init__(**args)  # type: ignore[misc]
+
+
+class TorchCubaLIF(_Rebuilt):
     """:class:`~metaplastic.spiking.neurons.CubaLIF` through ``snntorch.Synaptic``, whose
     decays are set from the policy's learned ``du``, ``dv`` at every step."""
 
@@ -95,6 +109,7 @@ class TorchCubaLIF:
     learned: tuple[Learned, ...] = ()
 
     def __init__(self, *, vth: float, slope: float, du: float, dv: float):
+        self._args = {"vth": vth, "slope": slope, "du": du, "dv": dv}
         self._lif = snn.Synaptic(alpha=1.0 - du, beta=1.0 - dv, threshold=vth,
                                  spike_grad=surrogate.fast_sigmoid(slope=slope), reset_mechanism="zero",
                                  reset_delay=False, init_hidden=False)
@@ -102,16 +117,6 @@ class TorchCubaLIF:
     def initial(self, zeros: torch.Tensor) -> LIFState:
         """The state at rest, for the lanes and neurons of ``zeros`` (B, N)."""
         return LIFState(zeros, zeros.clone())
-
-    def __getstate__(self) -> dict[str, Any]:
-        # snntorch keeps the last step's decays (and states) in buffers that belong to its
-        # graph, which copies cannot take along; every step sets them again, so they are
-        # detached first
-        buffers = self._lif._buffers
-        for name, b in buffers.items():
-            if b is not None and b.grad_fn is not None:
-                buffers[name] = b.detach()
-        return self.__dict__.copy()
 
     def stepper(self, d: dict[str, torch.Tensor], *, like: torch.Tensor) -> Step:
         """One time step with the decays ``d`` (of one policy step; on the device of ``like``)."""
@@ -128,7 +133,7 @@ class TorchCubaLIF:
         return step
 
 
-class TorchALIF:
+class TorchALIF(_Rebuilt):
     """:class:`~metaplastic.spiking.neurons.ALIF` in torch: no voltage reset; a spike raises
     the refractory state by 2θ and the threshold by ``theta_step``."""
 
@@ -140,6 +145,7 @@ class TorchALIF:
     )
 
     def __init__(self, *, vth: float, slope: float, du: float, dv: float):
+        self._args = {"vth": vth, "slope": slope, "du": du, "dv": dv}
         self.vth = float(vth)
         self._spike_fn = surrogate.fast_sigmoid(slope=slope)
 

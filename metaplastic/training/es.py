@@ -84,8 +84,8 @@ def member(theta: np.ndarray, sigma: float, seed: int, index: int) -> np.ndarray
 
     Example:
         >>> es = EvolutionStrategy(np.zeros(3), ESSettings(population=4))
-        >>> seed, eps, cands = es.ask_seeded(5)
-        >>> bool(np.array_equal(member(es.theta, 0.1, seed, 3), cands[3]))
+        >>> seed, eps = es.ask_seeded(5)
+        >>> bool(np.array_equal(member(es.theta, 0.1, seed, 3), es.candidates(eps)[3]))
         True
     """
     eps = pair_noise(seed, index // 2, theta.size)
@@ -117,19 +117,30 @@ class EvolutionStrategy:
     def ask(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``(eps, candidates)``: pair i is ``theta + σ eps[i]`` (row 2i) and ``theta - σ eps[i]``
         (row 2i+1), the noise of a generation seed drawn from ``rng`` (see :meth:`ask_seeded`)."""
-        return self.ask_seeded(int(rng.integers(2**63)))[1:]
+        _, eps = self.ask_seeded(int(rng.integers(2**63)))
+        return eps, self.candidates(eps)
 
-    def ask_seeded(self, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
-        """``(seed, eps, candidates)`` of the generation ``seed``: ``eps`` is
-        :func:`generation_noise`, and candidate ``i`` equals :func:`member` ``(theta, σ, seed, i)``."""
+    def ask_seeded(self, seed: int, limit: float = np.inf, hint: str | None = None) -> tuple[int, np.ndarray]:
+        """``(seed, eps)`` of the generation ``seed`` (``eps`` is :func:`generation_noise`);
+        candidate ``i`` is :func:`member` ``(theta, σ, seed, i)``, made where it is evaluated.
+        Raises :class:`~metaplastic.errors.TrainingDiverged` if a candidate would not be
+        finite (or within ``±limit``), from a bound: no candidate is formed here; ``hint``
+        replaces the default advice in its message."""
         pairs = self.settings.population // 2
         eps = generation_noise(seed, pairs, self.theta.size)
-        cands = np.empty((2 * pairs, self.theta.size))
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            bound = np.abs(self.theta).max(initial=0.0) + self.settings.sigma * np.abs(eps).max(initial=0.0)
+        require_finite(np.array([bound]), "the candidates",
+                       hint or f"sigma={self.settings.sigma:g} is probably too large — lower sigma", limit=limit)
+        return int(seed), eps
+
+    def candidates(self, eps: np.ndarray) -> np.ndarray:
+        """The ``(population, d)`` candidates of the noise ``eps`` (rows as :func:`member`)."""
+        cands = np.empty((2 * eps.shape[0], self.theta.size))
+        with np.errstate(over="ignore", invalid="ignore"):
             cands[0::2] = self.theta + self.settings.sigma * eps
             cands[1::2] = self.theta - self.settings.sigma * eps
-        require_finite(cands, "the candidates", f"sigma={self.settings.sigma:g} is probably too large — lower sigma")
-        return int(seed), eps, cands
+        return cands
 
     def tell(self, eps: np.ndarray, fitness: np.ndarray) -> np.ndarray:
         """Move ``theta`` up the shaped fitness gradient; return the gradient estimate.

@@ -57,6 +57,10 @@ class _ActorSlots(Slots):
         self.actors: list[Any] = [None] * ex.workers
         super().__init__(make, ex.workers)
 
+    def run(self, message: Any, jobs: Any) -> list[Any]:
+        # the message goes into the object store once and reaches each node once, not once per actor
+        return super().run(self.ex.ray.put(message) if message is not None else None, jobs)
+
     def _start(self, i: int, replica: Replica) -> None:
         self.actors[i] = self.ex.holder.remote(replica)
 
