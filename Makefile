@@ -15,7 +15,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[dev,torch,snn,plot,pyro,symbolic,ray]'
+	$(PIP) -e '.[dev,torch,snn,plot,pyro,symbolic,ray,metaworld]'
 	# NeuroBench's metric code, for the test that checks our counts against it; --no-deps
 	# because its requirements (torchaudio, tonic) would replace the pinned CPU torch
 	$(PIP) --no-deps neurobench==2.3.0

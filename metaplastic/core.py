@@ -355,6 +355,26 @@ class StatefulCallback(Protocol):
 
 
 @runtime_checkable
+class SuccessFamily(Protocol):
+    """A task family whose episodes succeed or fail (Meta-World): an environment sets
+    ``info["success"]`` while the task is solved, an episode succeeds if it was set at any
+    step, and ``scored_episodes()`` are the episodes of a trial whose success counts
+    (those after adaptation). :func:`metaplastic.evaluate` then reports the success rate,
+    the family's headline metric."""
+
+    def scored_episodes(self) -> range: ...
+
+
+@runtime_checkable
+class Versioned(Protocol):
+    """A task family (or backend) whose results depend on versions beyond its spec (an
+    external simulator and its reward function): ``versions()`` names them, and every
+    evaluation records them."""
+
+    def versions(self) -> dict[str, str]: ...
+
+
+@runtime_checkable
 class LatentFamily(Protocol):
     """A task family that declares its hidden parameters ``z`` as a vector (task inference,
     e.g. the ``energy`` backend, needs it; a family without it is simply not inferable).

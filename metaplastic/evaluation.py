@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from metaplastic.core import DeviceLearner, MetaLearner, OpCounts, SpikingExporter, TaskDistribution, VectorLearner
+from metaplastic.core import (DeviceLearner, MetaLearner, OpCounts, SpikingExporter, SuccessFamily, TaskDistribution,
+                              VectorLearner, Versioned)
 from metaplastic.errors import ConfigError
 from metaplastic.metrics.activity import activity
 from metaplastic.metrics.stats import ci95, ci95_halfwidth
@@ -43,6 +44,24 @@ class Evaluation:
     ops: OpCounts
     wall_time_s: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: families with success (a :class:`~metaplastic.core.SuccessFamily`): ``successes[i, e]``
+    #: whether task i's episode e succeeded, and the scored episodes (after adaptation)
+    successes: np.ndarray | None = None
+    scored_episodes: range | None = None
+
+    @property
+    def success_rates(self) -> np.ndarray | None:
+        """Each task's success rate over the scored episodes, shape ``(n_tasks,)``, or
+        ``None`` for a family without success."""
+        if self.successes is None or self.scored_episodes is None:
+            return None
+        return self.successes[:, self.scored_episodes.start : self.scored_episodes.stop].mean(axis=1)
+
+    @property
+    def success_rate(self) -> float | None:
+        """The headline of a family with success: the mean success rate over tasks."""
+        rates = self.success_rates
+        return None if rates is None else float(rates.mean())
 
     @property
     def n_tasks(self) -> int:
@@ -107,6 +126,14 @@ class Evaluation:
             **({"activity": act} if (act := activity(self.ops, self.extra.get("dt_s"))) else {}),
             **self.extra,
         }
+        if self.successes is not None and self.scored_episodes is not None:
+            slo, shi = ci95(self.success_rates)
+            out.update({
+                "success_rate": self.success_rate,
+                "success_rate_ci95": [slo, shi] if isfinite(slo) and isfinite(shi) else None,
+                "scored_episodes": [self.scored_episodes.start, self.scored_episodes.stop],
+                "success_per_episode": self.successes.mean(axis=0).tolist(),
+            })
         if out["return_ci95"] is None:
             out["return_ci95_reason"] = one if self.n_tasks < 2 else "not a finite number"
         if None in halfwidths:
@@ -220,6 +247,7 @@ def evaluate(
     seeds = np.array([np.random.SeedSequence([seed, t.seed]).generate_state(2, dtype=np.uint32) for t in task_list])
     spec = spec_of(dist)
     returns = np.zeros((n_tasks, episodes), dtype=np.float64)
+    successes = np.zeros((n_tasks, episodes), dtype=bool) if isinstance(dist, SuccessFamily) else None
     total = OpCounts()
     start = time.perf_counter()
     with progress_bar(f"evaluate {learner.name}", n_tasks, enabled=progress) as advance:
@@ -235,6 +263,7 @@ def evaluate(
                     returns[lo : lo + len(chunk)] = run_vector_trials(
                         agent, venv, episodes, agent_seeds=seeds[lo : lo + len(chunk), 0], env_seed=env_seed,
                         reveal=chunk if privileged else None, tasks=chunk, where=spec,
+                        successes=None if successes is None else successes[lo : lo + len(chunk)],
                     )
                 finally:
                     venv.close()
@@ -244,7 +273,8 @@ def evaluate(
             for i, task in enumerate(task_list):
                 agent = learner.agent(dist)
                 returns[i] = trial_returns(agent, dist, task, episodes=episodes, agent_seed=int(seeds[i, 0]),
-                                           env_seed=int(seeds[i, 1]), privileged=privileged, where=spec)
+                                           env_seed=int(seeds[i, 1]), privileged=privileged, where=spec,
+                                           successes=None if successes is None else successes[i])
                 total = total + agent.ops()
                 advance(1, mean=f"{returns[: i + 1].sum(axis=1).mean():.3f}")
     wall = time.perf_counter() - start
@@ -257,8 +287,18 @@ def evaluate(
         ops=total,
         wall_time_s=wall,
         extra={"vectorized": use_vector, "device": str(learner.device) if isinstance(learner, DeviceLearner) else "cpu",
-               **({"dt_s": dt} if (dt := _time_step(learner)) else {})},
+               **({"dt_s": dt} if (dt := _time_step(learner)) else {}),
+               **({"versions": dist.versions()} if isinstance(dist, Versioned) else {})},
+        successes=successes,
+        scored_episodes=_scored(dist, episodes) if successes is not None else None,
     )
+
+
+def _scored(dist: Any, episodes: int) -> range:
+    """The family's scored episodes within a trial of ``episodes`` (all of them if the
+    trial is shorter than the family's adaptation)."""
+    scored = dist.scored_episodes()
+    return scored if scored.stop <= episodes else range(0, episodes)
 
 
 def _check_size(dist: Any, n_tasks: int, episodes: int, lanes: int) -> None:

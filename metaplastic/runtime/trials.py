@@ -63,6 +63,7 @@ class Decision(NamedTuple):
     done: bool          # the episode ended with this decision (end_episode was called)
     act_ns: int = 0     # timed=True: agent.act alone
     agent_ns: int = 0   # timed=True: agent.act + the observe/end_episode that followed
+    success: bool = False  # the env's info["success"] after this step (families with success)
 
 
 def spec_of(tasks: TaskDistribution) -> str:
@@ -141,8 +142,11 @@ def play(agent: Agent, tasks: TaskDistribution, task: Task, *, episodes: int, ag
 
 
 def trial_returns(agent: Agent, tasks: TaskDistribution, task: Task, *, episodes: int, agent_seed: int,
-                  env_seed: int, privileged: bool = False, where: str | None = None) -> np.ndarray:
-    """The return of each episode of one trial played by :func:`play`, shape ``(episodes,)``.
+                  env_seed: int, privileged: bool = False, where: str | None = None,
+                  successes: np.ndarray | None = None) -> np.ndarray:
+    """The return of each episode of one trial played by :func:`play`, shape ``(episodes,)``;
+    ``successes`` (``(episodes,)`` bools), when given, is filled with whether each episode's
+    env set ``info["success"]`` at any step.
 
     Example:
         >>> import metaplastic
@@ -157,6 +161,8 @@ def trial_returns(agent: Agent, tasks: TaskDistribution, task: Task, *, episodes
     for d in play(agent, tasks, task, episodes=episodes, agent_seed=agent_seed, env_seed=env_seed,
                   privileged=privileged, where=where):
         ret += d.reward
+        if successes is not None and d.success:
+            successes[d.episode] = True
         if d.done:
             out[d.episode] = ret
             ret = 0.0
@@ -196,7 +202,7 @@ def trial_steps(agent: Agent, env: Any, episodes: int, *, seed: int, space: Any 
                 action = agent.act(obs)
             if check_inputs and not _same(before, obs):
                 raise AgentContractError(f"{where}, episode {e}, step {s}: agent.act mutated its observation")
-            next_obs, reward, terminated, truncated, _ = env.step(action)
+            next_obs, reward, terminated, truncated, info = env.step(action)
             if (why := check.problem(next_obs)) is not None:
                 raise InvalidObservation(boundary_message(where, e, s + 1, why))
             try:
@@ -219,7 +225,8 @@ def trial_steps(agent: Agent, env: Any, episodes: int, *, seed: int, space: Any 
                     agent.end_episode()
             if check_inputs and not _same(snap, (obs, next_obs)):
                 raise AgentContractError(f"{where}, episode {e}, step {s}: agent.observe mutated a transition")
-            yield Decision(e, s, obs, action, reward, next_obs, done, act_ns, agent_ns)
+            yield Decision(e, s, obs, action, reward, next_obs, done, act_ns, agent_ns,
+                           bool(info.get("success", False)) if isinstance(info, dict) else False)
             if done:
                 break
             obs = next_obs

@@ -116,11 +116,12 @@ def _unbatch(a: Any) -> Any:
 
 def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_seeds: np.ndarray, env_seed: int,
                       reveal: Sequence[Task] | None = None, tasks: Sequence[Task] | None = None,
-                      where: str | None = None) -> np.ndarray:
+                      where: str | None = None, successes: np.ndarray | None = None) -> np.ndarray:
     """Play one trial of ``episodes`` episodes in every lane of ``venv`` with a
     :class:`VectorAgent`; return the ``(lanes, episodes)`` returns. ``reveal`` gives an
     oracle (a :class:`~metaplastic.core.PrivilegedVectorAgent`) its tasks; ``tasks`` and
-    ``where`` (the family spec) name a lane's task in the boundary check's errors.
+    ``where`` (the family spec) name a lane's task in the boundary check's errors;
+    ``successes`` (``(lanes, episodes)`` bools) is filled as :func:`batch_steps` fills it.
 
     Example:
         >>> import metaplastic
@@ -134,7 +135,8 @@ def run_vector_trials(agent: VectorAgent, venv: Any, episodes: int, *, agent_see
     if reveal is not None:
         reveal_lanes(agent, reveal)
     return drive_trials(venv, episodes, env_seed=env_seed, act=agent.act, observe=agent.observe,
-                        end_episode=agent.end_episode, tasks=tasks if tasks is not None else reveal, where=where)
+                        end_episode=agent.end_episode, tasks=tasks if tasks is not None else reveal, where=where,
+                        successes=successes)
 
 
 def reveal_lanes(agent: Any, tasks: Sequence[Task]) -> None:
@@ -166,7 +168,8 @@ class BatchStep(NamedTuple):
 def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.ndarray, np.ndarray], Any],
                  observe: Callable[..., None] | None = None,
                  end_episode: Callable[[np.ndarray], None] | None = None,
-                 tasks: Sequence[Task] | None = None, where: str | None = None, space: Any = None) -> np.ndarray:
+                 tasks: Sequence[Task] | None = None, where: str | None = None, space: Any = None,
+                 successes: np.ndarray | None = None) -> np.ndarray:
     """The batched trial loop shared by evaluation and training: :func:`batch_steps` run
     to the end; returns the ``(lanes, episodes)`` returns.
 
@@ -178,7 +181,7 @@ def drive_trials(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.n
         (2, 4)
     """
     steps = batch_steps(venv, episodes, env_seed=env_seed, act=act, observe=observe, end_episode=end_episode,
-                        tasks=tasks, where=where, space=space)
+                        tasks=tasks, where=where, space=space, successes=successes)
     while True:
         try:
             next(steps)
@@ -233,7 +236,7 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
                 observe: Callable[..., None] | None = None,
                 end_episode: Callable[[np.ndarray], None] | None = None,
                 tasks: Sequence[Task] | None = None, where: str | None = None, space: Any = None,
-                timed: bool = False) -> Generator[BatchStep, None, np.ndarray]:
+                timed: bool = False, successes: np.ndarray | None = None) -> Generator[BatchStep, None, np.ndarray]:
     """The batched trial loop, one :class:`BatchStep` yielded per step of every lane; its
     return value (``StopIteration.value``) is the ``(lanes, episodes)`` returns.
 
@@ -252,7 +255,9 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
     :class:`~metaplastic.errors.InvalidReward` naming ``where`` (the family spec), the
     lane's task in ``tasks`` (its seed), the episode and the step. ``timed=True`` fills
     each step's nanoseconds of the agent's calls (the env's time and the checks excluded).
-    A consumer may stop early (the latency benchmark stops after N steps).
+    A consumer may stop early (the latency benchmark stops after N steps). ``successes``
+    (``(lanes, episodes)`` bools), when given, is filled with whether each episode's env set
+    ``info["success"]`` at any of its steps (a :class:`~metaplastic.core.SuccessFamily`).
 
     Example:
         >>> import metaplastic
@@ -272,6 +277,7 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
     ep_count = np.zeros(n, dtype=np.int64)
     ep_steps = np.zeros(n, dtype=np.int64)
     pending_reset = np.zeros(n, dtype=bool)
+    ep_success = np.zeros(n, dtype=bool)
     decide = np.ones(n, dtype=bool)
     if (bad := check.batch_problem(obs)) is not None:
         _raise_bad(InvalidObservation, bad, tasks, where, ep_count, ep_steps, decide, pending_reset, after_step=False)
@@ -318,9 +324,14 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
                 end_episode(done)
         ep_return[decide] += rewards[decide]
         ep_steps[decide] += 1
+        if successes is not None:
+            ep_success |= _step_success(infos, done, n, mode) & decide
         if done.any():
             idx = rows[done]
             returns[idx, ep_count[idx]] = ep_return[idx]
+            if successes is not None:
+                successes[idx, ep_count[idx]] = ep_success[idx]
+                ep_success[idx] = False
             ep_return[idx] = 0.0
             ep_steps[idx] = 0
             ep_count[idx] += 1
@@ -333,6 +344,20 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
         yield BatchStep(step, decide, act_ns, agent_ns)
         step += 1
     return returns
+
+
+def _step_success(infos: Any, done: np.ndarray, n: int, mode: Any) -> np.ndarray:
+    """``(lanes,)`` whether the env set ``info["success"]`` on this step; for a lane that a
+    same-step autoreset just reset, from its episode's final info."""
+    out = np.zeros(n, dtype=bool)
+    for source, lanes in ((infos, ~done), (infos.get("final_info") if mode == AutoresetMode.SAME_STEP else None, done)):
+        if isinstance(source, dict) and "success" in source:
+            flag = np.asarray(source["success"], dtype=float) > 0
+            mask = np.asarray(source.get("_success", np.ones(n, dtype=bool)), dtype=bool)
+            out |= flag & mask & lanes
+    if mode != AutoresetMode.SAME_STEP and isinstance(infos, dict) and "success" in infos:
+        out |= (np.asarray(infos["success"], dtype=float) > 0) & np.asarray(infos.get("_success", True), dtype=bool) & done
+    return out
 
 
 def _lane_label(where: str | None, tasks: Sequence[Task] | None, lane: int) -> str:

@@ -6,10 +6,11 @@ import metaplastic
 from metaplastic.registry import TASKS
 from metaplastic.testing import TaskFamilyConformance
 
-SMALL = {"bandits": "bandits:k=3,n=5"}
+SMALL = {"bandits": "bandits:k=3,n=5", "metaworld": "metaworld:max_steps=50"}
 
 
-@pytest.fixture(params=[n for n in TASKS.names() if TASKS.info(n).distribution == "metaplastic"])
+# every built-in family whose extra is installed (the Makefile installs them all)
+@pytest.fixture(params=[n for n in TASKS.names() if TASKS.info(n).distribution == "metaplastic" and TASKS.info(n).available])
 def family(request):
     return request.param
 

@@ -1,0 +1,60 @@
+"""Success at any step of an episode, read from the env's ``info["success"]``, through both
+trial loops and both autoreset modes."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+from metaplastic.runtime.vector import drive_trials
+
+
+class Blink(gymnasium.Env):
+    """Episodes of 3 steps; ``info["success"]`` is set on step ``when`` of episodes in ``good``."""
+
+    def __init__(self, when: int, good: set[int]):
+        self.observation_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.when, self.good, self.episode, self.t = when, good, -1, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episode += 1
+        self.t = 0
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        success = float(self.t == self.when and self.episode in self.good)
+        return np.zeros(1, dtype=np.float32), 0.0, False, self.t >= 3, {"success": success}
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP])
+def test_an_episode_succeeds_if_success_is_set_at_any_step(mode):
+    # lane 0 succeeds mid-episode in episodes 0 and 2; lane 1 on its last step of episode 1
+    venv = SyncVectorEnv([lambda: Blink(2, {0, 2}), lambda: Blink(3, {1})], autoreset_mode=mode)
+    successes = np.zeros((2, 3), dtype=bool)
+    drive_trials(venv, 3, env_seed=0, act=lambda obs, decide: np.zeros(2, dtype=np.int64), successes=successes)
+    assert successes.tolist() == [[True, False, True], [False, True, False]]
+
+
+def test_the_per_agent_loop_reads_success_too():
+    import metaplastic
+    from metaplastic.runtime.trials import trial_steps
+
+    env = Blink(3, {1})
+    agent = metaplastic.make("random").agent(_Family(env))
+    agent.reset(seed=0)
+    flags = [(d.episode, d.step, d.success) for d in trial_steps(agent, env, 2, seed=0)]
+    assert [f for f in flags if f[2]] == [(1, 2, True)]
+
+
+class _Family:
+    name = "blink"
+    episodes_per_trial = 2
+
+    def __init__(self, env):
+        self.observation_space, self.action_space = env.observation_space, env.action_space
