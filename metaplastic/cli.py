@@ -769,16 +769,32 @@ def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
     s0 = summaries[0]
     table = Table(title=f"{s0['tasks']} — split {s0['split']}, {s0['n_tasks']} tasks, {s0['episodes']} episodes, seed {s0['seed']}",
                   title_justify="left")
-    for col, just in (("backend", "left"), ("trial return", "right"), ("95% interval", "right"),
-                      ("first ep.", "right"), ("last ep.", "right"), ("wall s", "right")):
+    success = "success_rate" in s0  # a family with success: its rate is the headline, first
+    cols = [("backend", "left")]
+    if success:
+        cols += [("success rate", "right"), ("95% interval", "right")]
+    cols += [("trial return", "right"), ("95% interval", "right"), ("first ep.", "right"), ("last ep.", "right"),
+             ("wall s", "right")]
+    for col, just in cols:
         table.add_column(col, justify=just)
+
+    def interval(ci: Any, reason: str) -> str:
+        return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else f"n/a ({reason})"
+
     for s in summaries:
-        ci = s["return_ci95"]
-        interval = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else f"n/a ({s.get('return_ci95_reason', '')})"
         pe = s["per_episode_mean"]
-        table.add_row(s["backend"], f"{s['return_mean']:.3f}", interval,
-                      f"{pe[0]:.3f}", f"{pe[-1]:.3f}", f"{s['wall_time_s']:.2f}")
+        row = [s["backend"]]
+        if success:
+            row += [f"{s['success_rate']:.3f}", interval(s.get("success_rate_ci95"), "needs at least 2 tasks")]
+        row += [f"{s['return_mean']:.3f}", interval(s["return_ci95"], s.get("return_ci95_reason", "")),
+                f"{pe[0]:.3f}", f"{pe[-1]:.3f}", f"{s['wall_time_s']:.2f}"]
+        table.add_row(*row)
     _console().print(table)
+    if success:
+        first, stop = s0["scored_episodes"]
+        versions = ", ".join(f"{k} {v}" for k, v in s0.get("versions", {}).items())
+        click.echo(f"success: an episode succeeds if the env flags success at any step; the rate is over episodes "
+                   f"{first + 1}-{stop} of each trial (after adaptation){'; ' + versions if versions else ''}")
 
 
 def _one_line(text: str) -> str:

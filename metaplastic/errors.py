@@ -72,5 +72,11 @@ def first_line(exc: BaseException) -> str:
 
 
 class WorkerFailed(MetaplasticError, RuntimeError):
-    """A worker process in a provisioned runtime (e.g. Lava's) crashed, hung, was killed
-    or reported an error; its process group has been killed."""
+    """A worker process failed: one in a provisioned runtime (e.g. Lava's) crashed, hung,
+    was killed or reported an error (its process group has been killed), or an executor's
+    worker kept dying after its retries (its jobs were not run)."""
+
+
+class NotSupportedYet(MetaplasticError, NotImplementedError):
+    """A combination the library does not support yet (the message names the issue that
+    tracks it); a one-line error on the command line."""

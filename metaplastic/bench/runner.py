@@ -33,7 +33,7 @@ from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
 from metaplastic.bench.posterior import bench_posterior
 from metaplastic.core import Configurable, DeviceLearner, VectorLearner
-from metaplastic.errors import ConfigError
+from metaplastic.errors import ConfigError, NotSupportedYet
 from metaplastic.runs.reference_runs import ReferenceRun, reference_runs
 from metaplastic.runs.rundir import RunDir
 from metaplastic.tasks.base import TaskFamily
@@ -125,6 +125,10 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Row], list[Any], Budget]:
     if not cfg.backends:
         raise ConfigError("no backends to benchmark; pass --backends a,b,c (see `metaplastic backends`)")
     tasks = metaplastic.make_tasks(cfg.tasks)
+    if isinstance(tasks, TaskFamily) and "ood" not in tasks.splits:
+        raise NotSupportedYet(f"metaplastic bench on {tasks.name}: the benchmark measures adaptation on an ood split "
+                              f"and {tasks.name} has none, and its report has no success rates yet (issue 18); "
+                              "use metaplastic evaluate on it")
     profiles = [load_profile(p) for p in cfg.profiles]
     budget = Budget.parse(cfg.budget)
     for ladder in cfg.ladders:  # unreadable or foreign ladders fail before any work

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from metaplastic.training.replicas import ReplicaStale, WorkerFailed
+from metaplastic.errors import WorkerFailed
+from metaplastic.training.replicas import ReplicaStale
 
 __all__ = ["ExecutorConformance", "WorkerFailureConformance", "Accumulator", "CrashOnce", "AlwaysCrash", "StaleOnce", "square", "fails"]
 

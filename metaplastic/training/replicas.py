@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol, Sequence
 
-from metaplastic.errors import MetaplasticError
+from metaplastic.errors import WorkerFailed  # a worker kept dying after its retries: its jobs were not run
 
 __all__ = ["Replica", "ReplicaStale", "WorkerFailed", "WorkerDied", "ReplicaSet", "Slots", "LocalSlots", "spread",
            "serve"]
@@ -54,11 +54,6 @@ class ReplicaStale(Exception):
 
 class WorkerDied(Exception):
     """Internal: an executor's worker process (or actor) is gone."""
-
-
-class WorkerFailed(MetaplasticError):
-    """A worker kept dying (or kept falling out of step) after its retries; its jobs were
-    not run, and the outer loop stops rather than go on without them."""
 
 
 class ReplicaSet(Protocol):

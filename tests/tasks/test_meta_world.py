@@ -81,3 +81,13 @@ def test_ml10_trains_on_ten_environments_and_tests_on_five_others():
     env = tasks.make_env(tasks.sample(1, seed=0, split="test")[0])
     obs, _ = env.reset()
     assert env.observation_space.contains(obs) and env.observation_space == tasks.observation_space
+
+
+def test_bench_says_in_one_line_that_it_does_not_take_metaworld_yet(tmp_path, capsys):
+    from metaplastic.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--backends", "random", "--tasks", SMALL, "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "issue 18" in err and "evaluate" in err
+    assert not (tmp_path / "b").exists()

@@ -35,7 +35,10 @@ ray.shutdown()
 """
 
 
-def test_with_ray_address_set_it_joins_that_cluster_and_leaves_it_running(monkeypatch):
+@pytest.fixture
+def held_cluster():
+    """A Ray cluster of our own with 2 CPUs, started by another process (never `ray stop`:
+    it would stop every cluster on the machine); yields its address."""
     import subprocess
     import sys
 
@@ -43,20 +46,40 @@ def test_with_ray_address_set_it_joins_that_cluster_and_leaves_it_running(monkey
 
     if ray.is_initialized():
         pytest.skip("a Ray session is already open in this process")
-    # a cluster of our own, started by another process (never `ray stop`: it would stop every cluster here)
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_A_CLUSTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
     try:
         address = holder.stdout.readline().strip()
         assert address, "the helper process did not start a Ray cluster"
-        monkeypatch.setenv("RAY_ADDRESS", address)
-        with make_executor("ray", 0) as ex:
-            assert ex.workers == 2, "workers=0 takes one per CPU of the cluster joined"
-            assert ex.map(abs, [-4]) == [4]
-        assert not ray.is_initialized(), "the executor disconnects from the cluster it joined"
-        ray.init(address=address, log_to_driver=False)  # the cluster itself is still up
-        assert ray.cluster_resources().get("CPU") == 2
-        ray.shutdown()
+        yield address
     finally:
         holder.stdin.close()
         holder.wait(timeout=120)
+
+
+def test_with_ray_address_set_it_joins_that_cluster_and_leaves_it_running(monkeypatch, held_cluster):
+    import ray
+
+    monkeypatch.setenv("RAY_ADDRESS", held_cluster)
+    with make_executor("ray", 0) as ex:
+        assert ex.workers == 2, "workers=0 takes one per CPU of the cluster joined"
+        assert ex.map(abs, [-4]) == [4]
+    assert not ray.is_initialized(), "the executor disconnects from the cluster it joined"
+    ray.init(address=held_cluster, log_to_driver=False)  # the cluster itself is still up
+    assert ray.cluster_resources().get("CPU") == 2
+    ray.shutdown()
+
+
+def test_ray_address_on_the_command_line_joins_that_cluster(monkeypatch, held_cluster, tmp_path):
+    import json
+    import os
+
+    from metaplastic.cli import main
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", "--backend", "random", "--tasks", "bandits:k=2,n=3", "--sizes", "1", "--budget", "1",
+              "--n-tasks", "4", "--executor", "ray", "--ray-address", held_cluster, "--out", str(tmp_path / "sw")])
+    assert e.value.code == 0
+    assert os.environ.get("RAY_ADDRESS") == held_cluster
+    assert len(json.loads((tmp_path / "sw" / "sweep.json").read_text())["points"]) == 1
