@@ -132,9 +132,11 @@ def generations_per_s(executor: str, workers: int, generations: int, tasks) -> t
     return 1.0 / statistics.mean(steady), learner.net.w_rec
 
 
-def model_time(c: dict, workers: int, population: int, round_s: float) -> float:
+def model_time(c: dict, workers: int, population: int, round_s: float, replicas: bool = True) -> float:
+    """``replicas=False``: the in-process executor, whose one replica is the driver's own
+    search (nothing to sync)."""
     scale = population / c["population"]  # driver and sync work grow with the population
-    return (c["t_driver_s"] * scale + round_s + c["t_sync_s"] * scale
+    return (c["t_driver_s"] * scale + round_s + (c["t_sync_s"] * scale if replicas else 0.0)
             + math.ceil(population / workers) * c["t_member_s"])
 
 
@@ -156,7 +158,7 @@ def main(argv: list[str]) -> dict:
         workers = 1 if name == "inprocess" else args.workers
         gps, nets[name] = generations_per_s(name, workers, args.generations, tasks)
         rt = round_trip_s(name, workers)
-        predicted = 1.0 / model_time(c, workers, POPULATION, rt)
+        predicted = 1.0 / model_time(c, workers, POPULATION, rt, replicas=name != "inprocess")
         out["executors"][name] = {"workers": workers, "generations_per_s": gps, "round_trip_s": rt,
                                   "model_generations_per_s": predicted}
     same = all(np.array_equal(nets["inprocess"], w) for w in nets.values())

@@ -42,9 +42,10 @@ def episodes_to_fraction(curve: np.ndarray, random_curve: np.ndarray, reference_
 
 def adaptation_measures(test: Any, ood: Any, random_test: Any, reference_test: Any, random_ood: Any,
                         reference_ood: Any) -> dict[str, Any]:
-    """The adaptation block of a bench report from :class:`~metaplastic.evaluation.Evaluation` results."""
-    r, r_ood = test.return_mean, ood.return_mean
-    return {
+    """The adaptation block of a bench report from :class:`~metaplastic.evaluation.Evaluation`
+    results (``ood`` and its references ``None`` for a family without an ood split)."""
+    r = test.return_mean
+    out = {
         "normalized_score": {"value": normalized(r, random_test.return_mean, reference_test.return_mean), "unit": "1",
                              "kind": "measured"},
         "regret": {"value": reference_test.return_mean - r, "unit": "reward per trial", "kind": "measured"},
@@ -52,7 +53,12 @@ def adaptation_measures(test: Any, ood: Any, random_test: Any, reference_test: A
                                                             reference_test.per_episode_mean),
                               "unit": "episodes", "kind": "measured",
                               "of": test.episodes},
-        "ood_fraction": {"value": (r_ood / r) if abs(r) > 1e-12 else None, "unit": "1", "kind": "measured"},
-        "ood_normalized_score": {"value": normalized(r_ood, random_ood.return_mean, reference_ood.return_mean),
-                                 "unit": "1", "kind": "measured"},
     }
+    if ood is None:
+        none = {"value": None, "unit": "1", "kind": "measured", "reason": "the task family has no ood split"}
+        return {**out, "ood_fraction": dict(none), "ood_normalized_score": dict(none)}
+    r_ood = ood.return_mean
+    return {**out,
+            "ood_fraction": {"value": (r_ood / r) if abs(r) > 1e-12 else None, "unit": "1", "kind": "measured"},
+            "ood_normalized_score": {"value": normalized(r_ood, random_ood.return_mean, reference_ood.return_mean),
+                                     "unit": "1", "kind": "measured"}}

@@ -68,6 +68,22 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"- {n}: made by `{r['made_by']}`; recorded {r['recorded']['return_mean']:.3f} on "
                   f"{r['recorded']['n_tasks']} {r['recorded']['split']} tasks (seed {r['recorded']['seed']})"
                   for n, r in shipped.items()] + [""]
+    if any(x.get("success_rate") for x in b.values()):  # a family with success: its headline first
+        sr = (refs.get("random") or {}).get("success_rate") if refs else None
+        first = next(x["success_rate"] for x in b.values() if x.get("success_rate"))
+        lo, hi = first["scored_episodes"]
+        lines += ["## Success rate", "",
+                  f"An episode succeeds if the env flags success at any of its steps; the rate is over episodes "
+                  f"{lo + 1}-{hi} of each trial (after adaptation), on {first['n_tasks']} test tasks"
+                  + (f"; random: {_num(sr['mean'])} [{_num(sr['ci95'][0])}, {_num(sr['ci95'][1])}]" if sr else "")
+                  + (f". Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items() if k in ('metaworld', 'reward_version'))}"
+                     if "metaworld" in report.get("versions", {}) else "") + ".", "",
+                  "| backend | success rate (95% CI) |", "|---|---|"]
+        for name, x in b.items():
+            s_ = x.get("success_rate")
+            lines.append(f"| {name} | " + (f"{_num(s_['mean'])} [{_num(s_['ci95'][0])}, {_num(s_['ci95'][1])}]"
+                                           if s_ else "—") + " |")
+        lines.append("")
     lines += ["## Adaptation", "",
               "| backend | trial return (95% CI) | normalized score | regret | episodes to 90% | OOD return | OOD / test |",
               "|---|---|---|---|---|---|---|"]
@@ -76,7 +92,7 @@ def markdown(report: dict[str, Any]) -> str:
         e90 = a["episodes_to_90pct"]
         lines.append(f"| {name} | {_num(t['mean'])} [{_num(t['ci95'][0])}, {_num(t['ci95'][1])}] | "
                      f"{_num(a['normalized_score']['value'])} | {_num(a['regret']['value'])} | "
-                     f"{_num(e90['value'])} of {e90['of']} | {_num(x['ood_trial_return']['mean'])} | "
+                     f"{_num(e90['value'])} of {e90['of']} | {_num((x['ood_trial_return'] or {}).get('mean'))} | "
                      f"{_num(a['ood_fraction']['value'])} |")
     lines += ["", "## Latency and operations per decision", "",
               "Latency: measured at batch 1 on this machine (agent.act plus the observe that follows), p50 / p99; "

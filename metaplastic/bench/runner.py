@@ -32,8 +32,9 @@ from metaplastic.bench.headline import equal_return, points_from_ladder, points_
 from metaplastic.bench.latency import decision_latency
 from metaplastic.bench.meters import available_meters
 from metaplastic.bench.posterior import bench_posterior
-from metaplastic.core import Configurable, DeviceLearner, VectorLearner
-from metaplastic.errors import ConfigError, NotSupportedYet
+from metaplastic.core import Configurable, DeviceLearner, VectorLearner, Versioned
+from metaplastic.errors import ConfigError
+from metaplastic.metrics.stats import ci95
 from metaplastic.runs.reference_runs import ReferenceRun, reference_runs
 from metaplastic.runs.rundir import RunDir
 from metaplastic.tasks.base import TaskFamily
@@ -91,10 +92,29 @@ def _machine() -> dict[str, Any]:
             "cpu_count": os.cpu_count(), "cuda": cuda}
 
 
-def _stat(res: Any, split: str) -> dict[str, Any]:
+def _stat(res: Any, split: str) -> dict[str, Any] | None:
+    if res is None:
+        return None  # the family has no such split (Meta-World has no ood)
     lo, hi = res.return_ci95
     return {"mean": res.return_mean, "ci95": [lo, hi], "n_tasks": res.n_tasks, "split": split,
             "unit": "reward per trial", "kind": "measured"}
+
+
+def _success(res: Any) -> dict[str, Any] | None:
+    """The success rate of an evaluation on a family with success (its headline), else None."""
+    if res.success_rate is None:
+        return None
+    lo, hi = ci95(res.success_rates)
+    scored = res.scored_episodes
+    return {"mean": res.success_rate, "ci95": [lo, hi], "n_tasks": res.n_tasks, "unit": "1", "kind": "measured",
+            "scored_episodes": [scored.start, scored.stop],
+            "definition": "an episode succeeds if the env flags success at any step; the rate is over the scored "
+                          "episodes (after adaptation), per task, then averaged"}
+
+
+def _splits(tasks: Any) -> tuple[str, ...]:
+    """The splits the bench evaluates: test, and ood where the family has one."""
+    return ("test", "ood") if not isinstance(tasks, TaskFamily) or "ood" in tasks.splits else ("test",)
 
 
 def _curve(res: Any) -> dict[str, Any]:
@@ -125,10 +145,6 @@ def prepare(cfg: BenchConfig) -> tuple[Any, list[Row], list[Any], Budget]:
     if not cfg.backends:
         raise ConfigError("no backends to benchmark; pass --backends a,b,c (see `metaplastic backends`)")
     tasks = metaplastic.make_tasks(cfg.tasks)
-    if isinstance(tasks, TaskFamily) and "ood" not in tasks.splits:
-        raise NotSupportedYet(f"metaplastic bench on {tasks.name}: the benchmark measures adaptation on an ood split "
-                              f"and {tasks.name} has none, and its report has no success rates yet (issue 18); "
-                              "use metaplastic evaluate on it")
     profiles = [load_profile(p) for p in cfg.profiles]
     budget = Budget.parse(cfg.budget)
     for ladder in cfg.ladders:  # unreadable or foreign ladders fail before any work
@@ -185,15 +201,17 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     refs = {}
     for role, name in (("random", "random"), ("reference", reference_name)):
         learner = metaplastic.make(name)
-        refs[role] = {split: metaplastic.evaluate(learner, tasks, split=split, **ev) for split in ("test", "ood")}
+        refs[role] = {split: metaplastic.evaluate(learner, tasks, split=split, **ev) for split in _splits(tasks)}
     meters = available_meters()
     report: dict[str, Any] = {
         "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": cfg.command, "machine": _machine(), "versions": _versions(), "seed": cfg.seed,
+        "command": cfg.command, "machine": _machine(),
+        "versions": {**_versions(), **(tasks.versions() if isinstance(tasks, Versioned) else {})}, "seed": cfg.seed,
         "tasks": tasks.spec, "n_tasks_per_split": cfg.n_tasks,
         "references": {role: {"backend": "random" if role == "random" else reference_name,
-                              "trial_return": _stat(r["test"], "test"), "ood_trial_return": _stat(r["ood"], "ood"),
+                              "trial_return": _stat(r["test"], "test"), "ood_trial_return": _stat(r.get("ood"), "ood"),
+                              "success_rate": _success(r["test"]),
                               "per_episode": _curve(r["test"])} for role, r in refs.items()},
         "profiles": {p.name: p.as_dict() for p in profiles},
         "meters": {k: {"available": m.available, "reason": m.reason} for k, m in meters.items()},
@@ -234,7 +252,7 @@ def _bench_one(cfg: BenchConfig, row: Row, tasks: Any, refs: dict[str, Any], pro
     else:
         source = "no meta-training (capabilities.meta_train is False)"
     test = metaplastic.evaluate(learner, tasks, split="test", **ev)
-    ood = metaplastic.evaluate(learner, tasks, split="ood", **ev)
+    ood = metaplastic.evaluate(learner, tasks, split="ood", **ev) if "ood" in _splits(tasks) else None
     b1 = decision_latency(learner, tasks, batch=1, decisions=cfg.latency_decisions, warmup=min(200, cfg.latency_decisions))
     throughput: dict[str, Any] = {"batch": cfg.throughput_batch, "unit": "decisions/s", "kind": "measured"}
     if isinstance(learner, VectorLearner):
@@ -289,9 +307,10 @@ def _bench_one(cfg: BenchConfig, row: Row, tasks: Any, refs: dict[str, Any], pro
         "algo": learner.config.get("algo") if isinstance(learner, Configurable) else None,
         "training": training,
         "trial_return": _stat(test, "test"), "ood_trial_return": _stat(ood, "ood"),
-        "per_episode": _curve(test), "ood_per_episode": _curve(ood),
+        "success_rate": _success(test),
+        "per_episode": _curve(test), "ood_per_episode": None if ood is None else _curve(ood),
         "adaptation": adaptation_measures(test, ood, refs["random"]["test"], refs["reference"]["test"],
-                                          refs["random"]["ood"], refs["reference"]["ood"]),
+                                          refs["random"].get("ood"), refs["reference"].get("ood")),
         "latency_s": {"p50": b1.p50_s, "p95": b1.p95_s, "p99": b1.p99_s, "act_p50": b1.act_p50_s,
                       "act_p99": b1.act_p99_s, "batch": 1, "samples": b1.samples, "unit": "s", "kind": "measured",
                       "includes": "agent.act plus the observe/end_episode that follow (adaptation work), not the env"},

@@ -134,8 +134,10 @@ class _ProcessSlots(Slots):
             raise WorkerDied("its process pool is broken")
         try:
             return handle.result()
-        except BrokenProcessPool as e:
-            raise WorkerDied(f"the process exited abruptly ({e})") from None
+        except BrokenProcessPool:
+            raise WorkerDied("its process exited abruptly (out of memory? a crash in native code? A script run with "
+                             "executor=process needs an `if __name__ == '__main__':` guard: workers are spawned and "
+                             "import it)") from None
 
     def _stop(self, i: int) -> None:
         self.pool.release(i, self.token)

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from metaplastic.errors import ConfigError
 from metaplastic.training.executors import _Closing
-from metaplastic.training.replicas import Replica, ReplicaSet, ReplicaStale, Slots, WorkerDied, serve
+from metaplastic.training.replicas import Replica, ReplicaSet, Slots, WorkerDied, serve
 
 __all__ = ["RayExecutor", "ray_or_hint"]
 
@@ -73,11 +73,8 @@ class _ActorSlots(Slots):
             return ray.get(handle)
         except ray.exceptions.RayActorError as e:
             raise WorkerDied(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
-        except ray.exceptions.RayTaskError as e:  # the job's own exception, as itself
-            cause = e.cause if isinstance(e.cause, BaseException) else e
-            if isinstance(cause, ReplicaStale):
-                raise cause from None
-            raise cause from None
+        except ray.exceptions.RayTaskError as e:  # the job's own exception (or ReplicaStale), as itself
+            raise (e.cause if isinstance(e.cause, BaseException) else e) from None
 
     def _stop(self, i: int) -> None:
         actor, self.actors[i] = self.actors[i], None
@@ -106,8 +103,10 @@ class RayExecutor(_Closing):
             self._opened = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or max(1, cpus))
-        if self.workers < 1:
-            raise ConfigError(f"the ray executor needs at least one worker, got {workers}")
+        if not 1 <= self.workers <= cpus:
+            self.close()
+            raise ConfigError(f"the ray executor runs one-CPU workers and the cluster has {cpus} CPUs; workers="
+                              f"{workers} would never all start: use 1 to {cpus} (or 0: one per CPU)")
         self.holder = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_Holder)
 
     def replicate(self, make: Callable[[], Replica]) -> ReplicaSet:

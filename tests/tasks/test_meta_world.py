@@ -83,11 +83,19 @@ def test_ml10_trains_on_ten_environments_and_tests_on_five_others():
     assert env.observation_space.contains(obs) and env.observation_space == tasks.observation_space
 
 
-def test_bench_says_in_one_line_that_it_does_not_take_metaworld_yet(tmp_path, capsys):
+def test_bench_reports_success_rates_and_no_ood(tmp_path):
+    import json
+
     from metaplastic.cli import main
 
+    out = tmp_path / "b"
     with pytest.raises(SystemExit) as e:
-        main(["bench", "--backends", "random", "--tasks", SMALL, "--out", str(tmp_path / "b")])
-    err = capsys.readouterr().err.strip()
-    assert e.value.code == 2 and len(err.splitlines()) == 1 and "issue 18" in err and "evaluate" in err
-    assert not (tmp_path / "b").exists()
+        main(["bench", "--backends", "random", "--tasks", SMALL, "--quick", "--n-tasks", "4", "--budget", "1",
+              "--profiles", "cpu-45nm", "--out", str(out)])
+    assert e.value.code == 0
+    report = json.loads((out / "report.json").read_text())
+    row = report["backends"]["random"]
+    assert 0.0 <= row["success_rate"]["mean"] <= 1.0 and row["success_rate"]["scored_episodes"] == [1, 3]
+    assert row["ood_trial_return"] is None and row["adaptation"]["ood_fraction"]["reason"].endswith("no ood split")
+    assert report["versions"]["metaworld"] == "3.1.1" and report["versions"]["reward_version"] == "v2"
+    assert "## Success rate" in (out / "report.md").read_text()

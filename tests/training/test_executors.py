@@ -119,3 +119,10 @@ def test_es_gives_the_same_search_on_every_executor(executor, request):
     here, there = _evolve("inprocess"), _evolve(executor)
     for name in ("w_in", "w_rec", "w_out", "b_out", "du", "dv"):
         np.testing.assert_array_equal(getattr(here, name), getattr(there, name), err_msg=name)
+
+
+@needs_ray
+def test_more_ray_workers_than_cluster_cpus_is_a_one_line_error(local_ray):
+    with pytest.raises(ConfigError, match="the cluster has 2 CPUs; workers=3 would never all start"):
+        make_executor("ray", 3)
+    assert local_ray.is_initialized(), "a session the executor did not open stays open"

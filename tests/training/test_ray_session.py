@@ -76,7 +76,8 @@ def test_ray_address_on_the_command_line_joins_that_cluster(monkeypatch, held_cl
 
     from metaplastic.cli import main
 
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_ADDRESS", "unset")  # records the original state, which teardown restores ...
+    monkeypatch.delenv("RAY_ADDRESS")            # ... after --ray-address has set it for this process
     with pytest.raises(SystemExit) as e:
         main(["sweep", "--backend", "random", "--tasks", "bandits:k=2,n=3", "--sizes", "1", "--budget", "1",
               "--n-tasks", "4", "--executor", "ray", "--ray-address", held_cluster, "--out", str(tmp_path / "sw")])
