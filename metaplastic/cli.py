@@ -769,7 +769,7 @@ def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
     s0 = summaries[0]
     table = Table(title=f"{s0['tasks']} — split {s0['split']}, {s0['n_tasks']} tasks, {s0['episodes']} episodes, seed {s0['seed']}",
                   title_justify="left")
-    success = "success_rate" in s0  # a family with success: its rate is the headline, first
+    success = s0.get("success_rate") is not None  # a family with success: its rate is the headline, first
     cols = [("backend", "left")]
     if success:
         cols += [("success rate", "right"), ("95% interval", "right")]

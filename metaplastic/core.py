@@ -367,9 +367,9 @@ class SuccessFamily(Protocol):
 
 @runtime_checkable
 class Versioned(Protocol):
-    """A task family (or backend) whose results depend on versions beyond its spec (an
-    external simulator and its reward function): ``versions()`` names them, and every
-    evaluation records them."""
+    """A task family whose results depend on versions beyond its spec (an external
+    simulator and its reward function): ``versions()`` names them, and every evaluation
+    summary and bench report records them."""
 
     def versions(self) -> dict[str, str]: ...
 

@@ -76,7 +76,3 @@ class WorkerFailed(MetaplasticError, RuntimeError):
     was killed or reported an error (its process group has been killed), or an executor's
     worker kept dying after its retries (its jobs were not run)."""
 
-
-class NotSupportedYet(MetaplasticError, NotImplementedError):
-    """A combination the library does not support yet (the message names the issue that
-    tracks it); a one-line error on the command line."""

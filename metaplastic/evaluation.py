@@ -134,6 +134,9 @@ class Evaluation:
                 "scored_episodes": [self.scored_episodes.start, self.scored_episodes.stop],
                 "success_per_episode": self.successes.mean(axis=0).tolist(),
             })
+        elif self.successes is not None:
+            out.update({"success_rate": None, "success_per_episode": self.successes.mean(axis=0).tolist(),
+                        "success_rate_reason": "the trial ended before its scored episodes (those after adaptation)"})
         if out["return_ci95"] is None:
             out["return_ci95_reason"] = one if self.n_tasks < 2 else "not a finite number"
         if None in halfwidths:
@@ -294,11 +297,12 @@ def evaluate(
     )
 
 
-def _scored(dist: Any, episodes: int) -> range:
-    """The family's scored episodes within a trial of ``episodes`` (all of them if the
-    trial is shorter than the family's adaptation)."""
+def _scored(dist: Any, episodes: int) -> range | None:
+    """The family's scored episodes that a trial of ``episodes`` episodes reaches, or
+    ``None`` when it ends before any (no success rate then: adaptation episodes never count)."""
     scored = dist.scored_episodes()
-    return scored if scored.stop <= episodes else range(0, episodes)
+    kept = range(scored.start, min(scored.stop, episodes))
+    return kept if len(kept) else None
 
 
 def _check_size(dist: Any, n_tasks: int, episodes: int, lanes: int) -> None:

@@ -76,8 +76,8 @@ def markdown(report: dict[str, Any]) -> str:
                   f"An episode succeeds if the env flags success at any of its steps; the rate is over episodes "
                   f"{lo + 1}-{hi} of each trial (after adaptation), on {first['n_tasks']} test tasks"
                   + (f"; random: {_num(sr['mean'])} [{_num(sr['ci95'][0])}, {_num(sr['ci95'][1])}]" if sr else "")
-                  + (f". Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items() if k in ('metaworld', 'reward_version'))}"
-                     if "metaworld" in report.get("versions", {}) else "") + ".", "",
+                  + (f". The task family's versions: {', '.join(f'{k} {v}' for k, v in report['task_versions'].items())}"
+                     if report.get("task_versions") else "") + ".", "",
                   "| backend | success rate (95% CI) |", "|---|---|"]
         for name, x in b.items():
             s_ = x.get("success_rate")

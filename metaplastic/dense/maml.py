@@ -46,7 +46,8 @@ from metaplastic.runtime.vector import drive_trials
 from metaplastic.training.divergence import lr_hint, require_finite
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
-from metaplastic.training.shards import is_sharded, shard_sizes, sharded_gradients
+from metaplastic.training.budget import Budget
+from metaplastic.training.shards import is_sharded, shard_jobs, sharded_gradients
 from metaplastic.training.state import TrainProgress, TrainState
 
 
@@ -163,23 +164,18 @@ class MAMLCore:
 
 class MAMLShard:
     """One shard's meta-loss (a :data:`~metaplastic.training.shards.ShardLoss`): a job is
-    ``(tasks, task_seed, rng_seed, batch)``, its weight its share of the batch."""
+    ``(tasks, task_seed, rng_seed)``; its weight is its number of post-adaptation steps
+    (the loss is their mean)."""
 
     def __init__(self, algo: "MAML", tasks: Any):
         self.algo, self.tasks = algo, tasks
 
-    def __call__(self, model: "MLPPolicy", job: tuple[int, int, int, int]) -> tuple[torch.Tensor, dict[str, Any], float]:
-        n, task_seed, rng_seed, total = job
+    def __call__(self, model: "MLPPolicy", job: tuple[int, int, int]) -> tuple[torch.Tensor, dict[str, Any], float]:
+        n, task_seed, rng_seed = job
         task_list = self.tasks.sample(n, seed=task_seed, split="train")
         loss, metrics = self.algo.loss(MAMLCore(model, self.algo.config), self.tasks, task_list,
                                        np.random.default_rng(rng_seed))
-        return loss, metrics, n / total
-
-
-def _maml_jobs(rng: np.random.Generator, batch: int, shards: int) -> list[tuple[int, int, int, int]]:
-    sizes = [n for n in shard_sizes(batch, shards) if n]
-    seeds = rng.integers(2**62, size=(len(sizes), 2))
-    return [(n, int(a), int(b), batch) for n, (a, b) in zip(sizes, seeds)]
+        return loss, {k: v for k, v in metrics.items() if k != "steps"}, metrics["steps"]
 
 
 class MAML:
@@ -253,7 +249,8 @@ class MAML:
         post_adv = batch_baseline_advantages(post["rewards"], post["mask"])
         loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
         return loss, {"trial_return": float(pre_ret.mean() + post_ret.mean()),
-                      "pre_adaptation_return": float(pre_ret.mean()), "post_adaptation_return": float(post_ret.mean())}
+                      "pre_adaptation_return": float(pre_ret.mean()), "post_adaptation_return": float(post_ret.mean()),
+                      "steps": float(post["mask"].sum())}
 
     def train(self, state: TrainState, tasks: Any, *, budget: Any, callback: Callable[..., Any] | None = None,
               show_progress: bool = True) -> TrainState:
@@ -279,7 +276,7 @@ class MAML:
             task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
             loss, metrics = self.loss(core, tasks, task_list, rng)
             loss.backward()
-            return loss, metrics
+            return loss, {k: v for k, v in metrics.items() if k != "steps"}
 
         def run(compute: Callable[..., Any]) -> TrainState:
             return run_outer_loop(lambda rng, fraction: step(fraction, compute, rng), label="maml", budget=budget,
@@ -289,11 +286,14 @@ class MAML:
 
         model.train()
         try:
-            if not is_sharded(cfg["shards"], cfg["executor"]):
+            if not is_sharded(cfg["shards"], cfg["executor"], self.device):
                 return run(local)
-            with sharded_gradients(model, MAMLShard(self, tasks), executor=cfg["executor"],
-                                   workers=cfg["workers"]) as sharded:
-                return run(lambda rng: sharded(_maml_jobs(rng, cfg["batch_tasks"], cfg["shards"])))
+            jobs = lambda rng: shard_jobs(rng, cfg["batch_tasks"], cfg["shards"], 2)  # noqa: E731
+            timed = Budget.parse(budget).seconds is not None and state.progress.horizon is None
+            # under a time budget, the workers' start-up runs before the clock (it would fix a short horizon)
+            with sharded_gradients(model, MAMLShard(self, tasks), executor=cfg["executor"], workers=cfg["workers"],
+                                   warm_jobs=jobs(np.random.default_rng(0)) if timed else None) as sharded:
+                return run(lambda rng: sharded(jobs(rng)))
         finally:
             model.eval()
 

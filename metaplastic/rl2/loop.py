@@ -37,7 +37,7 @@ from metaplastic.rl2.rollout import collect_trials
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.training.divergence import lr_hint
 from metaplastic.training.budget import Budget
-from metaplastic.training.shards import is_sharded, shard_sizes, sharded_gradients
+from metaplastic.training.shards import is_sharded, shard_jobs, sharded_gradients
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
 from metaplastic.training.state import TrainState
@@ -79,26 +79,24 @@ def _metrics(loss: Any, batch: Any) -> dict[str, Any]:
 
 class RL2Shard:
     """One shard's loss (a :data:`~metaplastic.training.shards.ShardLoss`): a job is
-    ``(tasks, task_seed, env_seed, rng_seed, ent_coef, batch)``, its weight its share of the
-    batch."""
+    ``(tasks, task_seed, env_seed, rng_seed, ent_coef)``; its weight is its number of
+    deciding steps (the loss is their mean)."""
 
     def __init__(self, tasks: Any, settings: Any, device: Any):
         self.tasks, self.settings, self.device = tasks, settings, device
 
-    def __call__(self, policy: Any, job: tuple[int, int, int, int, float, int]) -> tuple[Any, dict[str, Any], float]:
-        n, task_seed, env_seed, rng_seed, ent_coef, total = job
+    def __call__(self, policy: Any, job: tuple[int, int, int, int, float]) -> tuple[Any, dict[str, Any], float]:
+        n, task_seed, env_seed, rng_seed, ent_coef = job
         tasks = self.tasks
         encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
         task_list = tasks.sample(n, seed=task_seed, split="train")
         loss, batch = _rl2_loss(policy, encoder, tasks, task_list, self.settings, ent_coef=ent_coef,
                                 rng=np.random.default_rng(rng_seed), env_seed=env_seed, device=self.device)
-        return loss.total, _metrics(loss, batch), n / total
+        return loss.total, _metrics(loss, batch), float(batch.mask.sum())
 
 
 def _shard_jobs(rng: np.random.Generator, settings: Any, ent_coef: float) -> list[tuple]:
-    sizes = [n for n in shard_sizes(settings.batch_tasks, settings.shards) if n]
-    seeds = rng.integers(2**62, size=(len(sizes), 3))
-    return [(n, int(a), int(b % 2**31), int(c), ent_coef, settings.batch_tasks) for n, (a, b, c) in zip(sizes, seeds)]
+    return [(n, a, b % 2**31, c, ent_coef) for n, a, b, c in shard_jobs(rng, settings.batch_tasks, settings.shards, 3)]
 
 
 def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, device: str | torch.device = "cpu",
@@ -142,7 +140,7 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
     timed = Budget.parse(budget).seconds is not None and state.progress.horizon is None
     policy.train()
     try:
-        if not is_sharded(settings.shards, settings.executor):
+        if not is_sharded(settings.shards, settings.executor, device):
             if timed:
                 _warm_up(policy, encoder, tasks, settings, device)
             return run(update)

@@ -76,11 +76,6 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
     with make_executor(executor, workers) as pool:
         # every worker holds the search and the fitness; a generation moves seeds and scalars
         replicas = pool.replicate(lambda: ESReplica(es, fitness))
-        # compile the kernels in every worker before the budget's clock starts: under a time
-        # budget the first update's cost fixes the schedule horizon, and numba's JIT
-        # compilation in it would make the horizon far too short. A throwaway evaluation: the
-        # search state is untouched and every update draws its own tasks, so results do not change.
-        replicas.run(None, [(0, 0, 0, 0)] * replicas.workers)
         sync: list[Any] = [None]  # the last update, for the replicas
 
         def update(rng: np.random.Generator, fraction: float) -> tuple[dict[str, Any], int]:
@@ -98,6 +93,11 @@ def train_es(state: TrainState, tasks: Any, *, budget: Any, batch_tasks: int, gr
             return metrics, population * batch_tasks
 
         try:
+            # compile the kernels in every worker before the budget's clock starts: under a time
+            # budget the first update's cost fixes the schedule horizon, and numba's JIT
+            # compilation in it would make the horizon far too short. A throwaway evaluation: the
+            # search state is untouched and every update draws its own tasks, so results do not change.
+            replicas.run(None, [(0, 0, 0, 0)] * replicas.workers)
             return run_outer_loop(update, label="es", budget=budget, state=state, callback=callback,
                                   show_progress=show_progress,
                                   check=lambda s: nonfinite(s.optimizer.theta, "the search mean", FLOAT32_MAX),

@@ -28,7 +28,7 @@ from typing import Any, Callable, Protocol, Sequence
 from metaplastic.errors import ConfigError
 from metaplastic.training.replicas import LocalSlots, Replica, ReplicaSet, ReplicaStale, Slots, WorkerDied, serve
 
-__all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "EXECUTORS", "make_executor", "Apply"]
+__all__ = ["Executor", "ExecutorBase", "InProcessExecutor", "ProcessPoolExecutor", "EXECUTORS", "make_executor", "Apply"]
 
 
 class Executor(Protocol):
@@ -61,7 +61,11 @@ class Apply:
         return self.fn(job)
 
 
-class _Closing:
+class ExecutorBase:
+    """What every executor shares: ``with`` closes it, and :meth:`map` runs through
+    :meth:`replicate` (so it is retried like any replica's jobs). A new engine subclasses
+    it and implements ``replicate`` and ``close``."""
+
     def __enter__(self) -> Any:
         return self
 
@@ -69,15 +73,17 @@ class _Closing:
         self.close()  # type: ignore[attr-defined]
 
     def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
-        """``fn`` over ``jobs`` (spread over the workers), results in order."""
+        """``fn`` over ``jobs``, results in order: one job per worker at a time, so a worker
+        that dies costs only the job it was running (a sweep's point, not all of them)."""
         replicas = self.replicate(lambda: Apply(fn))  # type: ignore[attr-defined]
+        step = replicas.workers
         try:
-            return replicas.run(None, jobs)
+            return [r for i in range(0, len(jobs), step) for r in replicas.run(None, jobs[i : i + step])]
         finally:
             replicas.close()
 
 
-class InProcessExecutor(_Closing):
+class InProcessExecutor(ExecutorBase):
     """Jobs one after another in this process (a replica is a fresh copy from ``make``, as
     on any other executor)."""
 
@@ -105,6 +111,13 @@ def _serve_held(token: str, replica: Replica | None, message: Any, jobs: list[An
 
 def _drop_held(token: str) -> None:
     _HELD.pop(token, None)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the driver, which stops after the update in progress."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _ProcessSlots(Slots):
@@ -143,7 +156,7 @@ class _ProcessSlots(Slots):
         self.pool.release(i, self.token)
 
 
-class ProcessPoolExecutor(_Closing):
+class ProcessPoolExecutor(ExecutorBase):
     """Jobs spread over ``workers`` local processes (started with ``spawn``, so a parent
     that has loaded threaded libraries is safe), kept alive across calls. Each worker is a
     process of its own, so a replica stays where it was started; a dead process is
@@ -159,7 +172,7 @@ class ProcessPoolExecutor(_Closing):
         """Worker ``i``'s one-process pool (started on first use)."""
         if self._pools[i] is None:
             self._pools[i] = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint)
         return self._pools[i]  # type: ignore[return-value]
 
     def release(self, i: int, token: str) -> None:

@@ -23,7 +23,7 @@ import os
 from typing import Any, Callable
 
 from metaplastic.errors import ConfigError
-from metaplastic.training.executors import _Closing
+from metaplastic.training.executors import ExecutorBase
 from metaplastic.training.replicas import Replica, ReplicaSet, Slots, WorkerDied, serve
 
 __all__ = ["RayExecutor", "ray_or_hint"]
@@ -82,7 +82,7 @@ class _ActorSlots(Slots):
             self.ex.ray.kill(actor)
 
 
-class RayExecutor(_Closing):
+class RayExecutor(ExecutorBase):
     """``workers`` one-CPU actors on a Ray cluster (``None``: one per CPU the cluster has)."""
 
     def __init__(self, workers: int | None = None):
@@ -95,7 +95,8 @@ class RayExecutor(_Closing):
                 if address:
                     ray.init(address=address, log_to_driver=False)
                 else:
-                    ray.init(num_cpus=workers or None, include_dashboard=False, log_to_driver=False)
+                    # a new local cluster of our own, even if another is running here
+                    ray.init(address="local", num_cpus=workers or None, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 where = f"the Ray cluster at {address!r}" if address else "a local Ray cluster"
                 raise ConfigError(f"could not start or reach {where}: {str(e).splitlines()[0]}; check RAY_ADDRESS "

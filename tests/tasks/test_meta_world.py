@@ -64,6 +64,29 @@ def test_there_is_no_ood_split():
         tasks.sample(1, seed=0, split="ood")
 
 
+def test_an_arm_driven_to_the_goal_succeeds_and_is_counted():
+    """A test-only controller that reads the hidden goal drives the hand there: the episodes
+    succeed and the trial loop records it (after adaptation or not, per episode)."""
+    from metaplastic.runtime.vector import drive_trials
+
+    tasks = metaplastic.make_tasks("metaworld:adapt_episodes=0,eval_episodes=2,max_steps=120")
+    venv = tasks.make_vector_env(tasks.sample(3, seed=0, split="test"))
+
+    def act(obs, decide):
+        goals = np.stack([e.env._target_pos for e in venv.envs])  # hidden: set by Meta-World's reset
+        a = np.zeros((3, 4), dtype=np.float32)
+        a[:, :3] = np.clip((goals - obs[:, :3]) * 20.0, -1.0, 1.0)
+        return a
+
+    successes = np.zeros((3, 2), dtype=bool)
+    drive_trials(venv, 2, env_seed=0, act=act, successes=successes)
+    assert successes.all(), "driving the hand to its goal must count as success"
+    idle = np.zeros((3, 2), dtype=bool)
+    drive_trials(tasks.make_vector_env(tasks.sample(3, seed=0, split="test")), 2, env_seed=0,
+                 act=lambda obs, decide: np.zeros((3, 4), dtype=np.float32), successes=idle)
+    assert not idle.any(), "a hand that does not move does not reach a goal"
+
+
 def test_evaluate_reports_the_success_rate_and_the_versions():
     for vectorized in (True, False):
         r = metaplastic.evaluate("random", SMALL, n_tasks=3, seed=0, vectorized=vectorized)
@@ -97,5 +120,5 @@ def test_bench_reports_success_rates_and_no_ood(tmp_path):
     row = report["backends"]["random"]
     assert 0.0 <= row["success_rate"]["mean"] <= 1.0 and row["success_rate"]["scored_episodes"] == [1, 3]
     assert row["ood_trial_return"] is None and row["adaptation"]["ood_fraction"]["reason"].endswith("no ood split")
-    assert report["versions"]["metaworld"] == "3.1.1" and report["versions"]["reward_version"] == "v2"
+    assert report["task_versions"] == {"metaworld": "3.1.1", "reward_version": "v2"}
     assert "## Success rate" in (out / "report.md").read_text()

@@ -67,19 +67,33 @@ def test_the_sharded_gradient_is_the_weighted_sum_of_the_shards():
     learner.ensure_model(tasks)
     model = learner.model
     shard = RL2Shard(tasks, settings_from_config(learner.config), "cpu")
-    jobs = [(4, 11, 12, 13, 0.05, 10), (6, 21, 22, 23, 0.05, 10)]
+    jobs = [(4, 11, 12, 13, 0.05), (6, 21, 22, 23, 0.05)]
     apply_gradients(model, LocalSlots(lambda: GradientShard(model, shard)).run(None, jobs))
     summed = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    total = sum(shard(model, job)[0] * (job[0] / 10) for job in jobs)  # the same shards, by hand
+    parts = [shard(model, job) for job in jobs]  # the same shards, by hand: the mean over all their steps
+    assert [w for _, _, w in parts] == [4 * 4.0, 6 * 4.0], "a shard weighs its deciding steps (4 pulls per task)"
+    total = sum(loss * w for loss, _, w in parts) / sum(w for _, _, w in parts)
     total.backward()
     for a, p in zip(summed, model.parameters()):
         torch.testing.assert_close(a, p.grad)
 
 
+@pytest.mark.parametrize("config, message", [
+    ({"shards": 1, "executor": "process"}, "set shards to 2 or more"),
+    ({"shards": 2, "device": "cuda"}, "sharded updates run on CPU workers"),
+])
+def test_sharding_that_would_not_mean_what_it_says_is_refused(config, message):
+    from metaplastic.errors import ConfigError
+    from metaplastic.training.shards import is_sharded
+
+    with pytest.raises(ConfigError, match=message):
+        is_sharded(config["shards"], config.get("executor", "inprocess"), config.get("device", "cpu"))
+
+
 def test_an_unknown_executor_is_refused_in_one_line():
     from metaplastic.errors import ConfigError
 
-    learner = metaplastic.make("torch", algo="rl2", hidden=4, batch_tasks=4, executor="slurm")
+    learner = metaplastic.make("torch", algo="rl2", hidden=4, batch_tasks=4, shards=2, executor="slurm")
     with pytest.raises(ConfigError, match="unknown executor 'slurm'"):
         learner.meta_train(metaplastic.make_tasks(TASKS), budget=1, seed=0, show_progress=False)
