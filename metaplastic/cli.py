@@ -791,10 +791,10 @@ def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
         table.add_row(*row)
     _console().print(table)
     if success:
-        first, stop = s0["scored_episodes"]
+        from metaplastic.evaluation import success_definition
+
         versions = ", ".join(f"{k} {v}" for k, v in s0.get("versions", {}).items())
-        click.echo(f"success: an episode succeeds if the env flags success at any step; the rate is over episodes "
-                   f"{first + 1}-{stop} of each trial (after adaptation){'; ' + versions if versions else ''}")
+        click.echo(f"success: {success_definition(s0['scored_episodes'])}{'; ' + versions if versions else ''}")
 
 
 def _one_line(text: str) -> str:

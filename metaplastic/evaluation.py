@@ -297,6 +297,19 @@ def evaluate(
     )
 
 
+def success_definition(scored: Any) -> str:
+    """What a success rate over the episodes ``scored`` (``[start, stop)``) means, in the
+    words every report uses.
+
+    Example:
+        >>> success_definition((10, 13))
+        'an episode succeeds if the env flags success at any of its steps; the rate is over episodes 11-13 of each trial (after adaptation)'
+    """
+    start, stop = scored
+    return (f"an episode succeeds if the env flags success at any of its steps; the rate is over episodes "
+            f"{start + 1}-{stop} of each trial (after adaptation)")
+
+
 def _scored(dist: Any, episodes: int) -> range | None:
     """The family's scored episodes that a trial of ``episodes`` episodes reaches, or
     ``None`` when it ends before any (no success rate then: adaptation episodes never count)."""

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from metaplastic.evaluation import success_definition
+
 
 __all__ = ["write_report", "markdown", "joules"]
 
@@ -71,10 +73,9 @@ def markdown(report: dict[str, Any]) -> str:
     if any(x.get("success_rate") for x in b.values()):  # a family with success: its headline first
         sr = (refs.get("random") or {}).get("success_rate") if refs else None
         first = next(x["success_rate"] for x in b.values() if x.get("success_rate"))
-        lo, hi = first["scored_episodes"]
+        definition = success_definition(first["scored_episodes"])
         lines += ["## Success rate", "",
-                  f"An episode succeeds if the env flags success at any of its steps; the rate is over episodes "
-                  f"{lo + 1}-{hi} of each trial (after adaptation), on {first['n_tasks']} test tasks"
+                  f"{definition[0].upper()}{definition[1:]}, on {first['n_tasks']} test tasks"
                   + (f"; random: {_num(sr['mean'])} [{_num(sr['ci95'][0])}, {_num(sr['ci95'][1])}]" if sr else "")
                   + (f". The task family's versions: {', '.join(f'{k} {v}' for k, v in report['task_versions'].items())}"
                      if report.get("task_versions") else "") + ".", "",

@@ -34,6 +34,7 @@ from metaplastic.bench.meters import available_meters
 from metaplastic.bench.posterior import bench_posterior
 from metaplastic.core import Configurable, DeviceLearner, VectorLearner, Versioned
 from metaplastic.errors import ConfigError
+from metaplastic.evaluation import success_definition
 from metaplastic.metrics.stats import ci95
 from metaplastic.runs.reference_runs import ReferenceRun, reference_runs
 from metaplastic.runs.rundir import RunDir
@@ -108,8 +109,7 @@ def _success(res: Any) -> dict[str, Any] | None:
     scored = res.scored_episodes
     return {"mean": res.success_rate, "ci95": [lo, hi], "n_tasks": res.n_tasks, "unit": "1", "kind": "measured",
             "scored_episodes": [scored.start, scored.stop],
-            "definition": "an episode succeeds if the env flags success at any step; the rate is over the scored "
-                          "episodes (after adaptation), per task, then averaged"}
+            "definition": success_definition(scored) + ", per task, then averaged over tasks"}
 
 
 def _splits(tasks: Any) -> tuple[str, ...]:

@@ -84,13 +84,13 @@ class RL2Shard:
 
     def __init__(self, tasks: Any, settings: Any, device: Any):
         self.tasks, self.settings, self.device = tasks, settings, device
+        self.encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
 
     def __call__(self, policy: Any, job: tuple[int, int, int, int, float]) -> tuple[Any, dict[str, Any], float]:
         n, task_seed, env_seed, rng_seed, ent_coef = job
         tasks = self.tasks
-        encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
         task_list = tasks.sample(n, seed=task_seed, split="train")
-        loss, batch = _rl2_loss(policy, encoder, tasks, task_list, self.settings, ent_coef=ent_coef,
+        loss, batch = _rl2_loss(policy, self.encoder, tasks, task_list, self.settings, ent_coef=ent_coef,
                                 rng=np.random.default_rng(rng_seed), env_seed=env_seed, device=self.device)
         return loss.total, _metrics(loss, batch), float(batch.mask.sum())
 

@@ -61,8 +61,8 @@ def parameters_message(model: torch.nn.Module) -> list[np.ndarray]:
 class GradientShard:
     """A worker's copy of the model and the loss of a shard (a replica)."""
 
-    def __init__(self, model: torch.nn.Module, loss: ShardLoss, *, copy_model: bool = True):
-        self.model = copy.deepcopy(model) if copy_model else model
+    def __init__(self, model: torch.nn.Module, loss: ShardLoss):
+        self.model = copy.deepcopy(model)  # in-process too: the driver's model keeps its own gradients
         self.loss = loss
 
     def receive(self, message: list[np.ndarray] | None) -> None:
