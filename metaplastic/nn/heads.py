@@ -23,7 +23,7 @@ from gymnasium import spaces
 from torch import nn
 
 from metaplastic.errors import ConfigError
-from metaplastic.runtime.sampling import sample_categorical
+from metaplastic.runtime.sampling import clip_to_box, initial_log_std, sample_categorical, sample_gaussian
 
 
 class CategoricalHead(nn.Module):
@@ -62,9 +62,8 @@ class GaussianHead(nn.Module):
 
     def __init__(self, space: spaces.Box, features: int, init_log_std: float | None = None):
         super().__init__()
-        if init_log_std is None:  # half of the action range's half-width, where it is finite
-            half = (space.high - space.low).reshape(-1) / 2
-            init_log_std = float(np.log(0.5 * np.mean(half))) if np.all(np.isfinite(half)) else 0.0
+        if init_log_std is None:
+            init_log_std = initial_log_std(space.low, space.high)
         self.shape = space.shape
         self.dim = int(np.prod(space.shape))
         self.mean = nn.Linear(features, self.dim)
@@ -80,11 +79,7 @@ class GaussianHead(nn.Module):
 
     def sample(self, params: torch.Tensor, rng: np.random.Generator, greedy: bool = False) -> np.ndarray:
         p = params.detach().cpu().double().numpy()
-        mean, log_std = p[:, : self.dim], p[:, self.dim :]
-        if greedy:
-            return mean
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverged policy's actions: callers check them
-            return mean + np.exp(log_std) * rng.standard_normal(mean.shape)
+        return sample_gaussian(p[:, : self.dim], p[:, self.dim :], rng, greedy)
 
     def log_prob(self, params: torch.Tensor, actions: Any) -> torch.Tensor:
         mean, log_std = params[..., : self.dim], params[..., self.dim :]
@@ -97,8 +92,7 @@ class GaussianHead(nn.Module):
         return (params[..., self.dim :] + 0.5 * math.log(2 * math.pi * math.e)).sum(dim=-1)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
-        a = np.clip(np.asarray(actions), self.low, self.high)
-        return a.reshape((a.shape[0], *self.shape)).astype(np.float32)
+        return clip_to_box(actions, self.low, self.high, self.shape)
 
 
 def make_head(space: spaces.Space, features: int) -> nn.Module:

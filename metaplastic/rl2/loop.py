@@ -55,8 +55,9 @@ def _warm_up(policy: Any, encoder: TrialInputEncoder, tasks: Any, settings: Any,
     rng = np.random.default_rng(0)
     task_list = tasks.sample(settings.batch_tasks, seed=0, split="train")
     batch = collect_trials(warm, encoder, tasks, task_list, tasks.episodes_per_trial, rng=rng, env_seed=0, device=device)
-    a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards, batch.mask, gamma=settings.gamma,
-             lam=settings.gae_lambda, vf_coef=settings.vf_coef, ent_coef=settings.ent_coef).total.backward()
+    a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards * settings.reward_scale, batch.mask,
+             gamma=settings.gamma, lam=settings.gae_lambda, vf_coef=settings.vf_coef,
+             ent_coef=settings.ent_coef).total.backward()
 
 
 def _rl2_loss(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_list: list, settings: Any, *, ent_coef: float,
@@ -65,7 +66,7 @@ def _rl2_loss(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_list: li
     or one shard's)."""
     batch = collect_trials(policy, encoder, tasks, task_list, tasks.episodes_per_trial, rng=rng, env_seed=env_seed,
                            device=device, activity=settings.energy_coef > 0)
-    loss = a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards, batch.mask,
+    loss = a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards * settings.reward_scale, batch.mask,
                     gamma=settings.gamma, lam=settings.gae_lambda, vf_coef=settings.vf_coef, ent_coef=ent_coef,
                     activity=batch.activity, energy_coef=settings.energy_coef)
     return loss, batch

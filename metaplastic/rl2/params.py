@@ -21,6 +21,10 @@ RL2_UPDATE_PARAMS = (
     Param("gamma", float, 0.99, "discount across the whole trial", low=0.0, high=1.0),
     Param("gae_lambda", float, 0.95, "GAE lambda", low=0.0, high=1.0),
     Param("vf_coef", float, 0.05, "value-loss weight (small: the value loss must not crowd the policy gradient out of the clipped norm)", low=0.0),
+    Param("reward_scale", float, 1.0, "multiplies the rewards the loss learns from (value targets, advantages; not the "
+          "reward the policy observes, nor any reported return): 0.01 keeps Meta-World's rewards of up to 10 per step "
+          "from giving a value loss in the thousands that crowds the policy gradient out of the clipped norm",
+          low=0.0, low_exclusive=True),
     Param("ent_coef", float, 0.05, "entropy bonus at the start of training", low=0.0),
     Param("ent_coef_final", float, 0.0, "entropy bonus at the end (linear schedule)", low=0.0),
     Param("energy_coef", float, 0.0, "energy-aware training: weight of the policy's mean firing rate (spikes per "

@@ -31,6 +31,48 @@ def sample_categorical(p: np.ndarray, rng: np.random.Generator, greedy: bool = F
     return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
 
+def sample_gaussian(mean: np.ndarray, log_std: np.ndarray, rng: np.random.Generator,
+                    greedy: bool = False) -> np.ndarray:
+    """One action per row of a diagonal Gaussian: ``mean`` (B, d) plus ``exp(log_std)``
+    (d,) or (B, d) times one standard normal number per entry, in float64 (``greedy``: the
+    mean, no draw). Not clipped: the head's ``to_env`` clips to the action space's bounds.
+
+    Example:
+        >>> a = sample_gaussian(np.zeros((2, 3)), np.full(3, -20.0), np.random.default_rng(0))
+        >>> a.shape, bool(np.abs(a).max() < 1e-8)
+        ((2, 3), True)
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    if greedy:
+        return mean
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged policy's actions: callers check them
+        return mean + np.exp(np.asarray(log_std, dtype=np.float64)) * rng.standard_normal(mean.shape)
+
+
+def initial_log_std(low: np.ndarray, high: np.ndarray) -> float:
+    """Where a Gaussian head's log standard deviation starts: the log of half of the action
+    range's mean half-width, so exploration fits the bounds (0 where a bound is infinite).
+
+    Example:
+        >>> round(initial_log_std(np.full(2, -1.0), np.ones(2)), 4)
+        -0.6931
+    """
+    half = (np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)).reshape(-1) / 2
+    return float(np.log(0.5 * np.mean(half))) if np.all(np.isfinite(half)) else 0.0
+
+
+def clip_to_box(actions: np.ndarray, low: np.ndarray, high: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Rows of flat continuous actions (B, d) as a Box space of ``shape`` takes them:
+    clipped to its flat bounds ``low``/``high`` (d,), float32, shaped (B, *shape).
+
+    Example:
+        >>> clip_to_box(np.array([[2.0, -3.0]]), np.full(2, -1.0), np.ones(2), (2,)).tolist()
+        [[1.0, -1.0]]
+    """
+    a = np.clip(np.asarray(actions), low, high)
+    return a.reshape((a.shape[0], *shape)).astype(np.float32)
+
+
 def lanes_rng(seeds: Any, num_lanes: int) -> np.random.Generator:
     """The generator of a vector agent's new trial, seeded by all ``num_lanes`` lane seeds
     (a ``ValueError`` for the wrong number of seeds).

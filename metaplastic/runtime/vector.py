@@ -194,8 +194,8 @@ def lockstep(agents: Sequence[Any], dist: Any, n_tasks: int, *, seed: int = 0,
     """Teacher forcing: ``agents`` (vector agents of ``n_tasks`` lanes each) decide on the
     same observations and rewards, one trial on ``n_tasks`` tasks of ``dist``; the first
     agent's actions drive the environment. Returns, per agent, the boolean array of its
-    decisions (active lanes, in order) equal to the first agent's — how the parity of two
-    runtimes of one network is measured.
+    decisions (active lanes, in order) equal to the first agent's (a continuous action: every
+    number of it) — how the parity of two runtimes of one network is measured.
 
     Example:
         >>> import metaplastic
@@ -213,7 +213,8 @@ def lockstep(agents: Sequence[Any], dist: Any, n_tasks: int, *, seed: int = 0,
     def act(obs: np.ndarray, active: np.ndarray) -> Any:
         acts = [np.asarray(a.act(obs, active)) for a in agents]
         for k, x in enumerate(acts):
-            same[k].append((x == acts[0])[active])
+            eq = (x == acts[0])[active]
+            same[k].append(eq.reshape(len(eq), -1).all(axis=1))  # a continuous action: all of its numbers
         return acts[0]
 
     def observe(*args: Any) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 from gymnasium import spaces
 
 from metaplastic.runtime.encoding import TrialInputEncoder
+from metaplastic.runtime.sampling import initial_log_std
 from metaplastic.errors import ConfigError
 from metaplastic.spiking.net import Plasticity, SpikingNet
 from metaplastic.spiking.neurons import CUBA_LIF, neuron_type
@@ -38,21 +39,27 @@ __all__ = ["NetVector", "TrialReturnFitness", "random_net", "trial_play", "trial
 def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron: str = CUBA_LIF.name,
                plastic: bool = False) -> SpikingNet:
     """A fresh RL² network for ``tasks``' spaces: Gaussian weights scaled by fan-in, the
-    snntorch policy's default decays; ``plastic`` adds zero recurrent learning rates (to
-    be evolved) with a trace that keeps half of itself per step."""
+    snntorch policy's default decays; a categorical readout for Discrete actions, a
+    Gaussian one (``head="gaussian"``, its mean's weights scaled down by 10) for a Box;
+    ``plastic`` adds zero recurrent learning rates (to be evolved) with a trace that keeps
+    half of itself per step."""
     space = tasks.action_space
-    if not isinstance(space, spaces.Discrete):
-        raise ConfigError("the numba backend's networks read out discrete actions; this task family's actions are "
-                          "continuous")
     enc = TrialInputEncoder(tasks.observation_space, space)
     rng = np.random.default_rng(seed)
-    n, i, a = int(neurons), enc.size, int(space.n)
+    n, i = int(neurons), enc.size
+    if isinstance(space, spaces.Discrete):  # one logit per action
+        a, head, out_scale = int(space.n), {}, 1.0
+    elif isinstance(space, spaces.Box):  # the mean of each action number, near 0 at first (as GaussianHead starts)
+        a = int(np.prod(space.shape))
+        head, out_scale = {"head": "gaussian", "log_std": np.full(a, initial_log_std(space.low, space.high))}, 0.1
+    else:
+        raise ConfigError(f"the numba backend's networks act in Discrete or Box action spaces, not {type(space).__name__}")
     adaptive = {k: v for k, v in ADAPTATION_START.items() if k in neuron_type(neuron).params}
     return SpikingNet(
         neuron=neuron, w_in=rng.normal(0, 2.0 / np.sqrt(i), (n, i)), w_rec=rng.normal(0, 1.0 / np.sqrt(n), (n, n)),
-        w_out=rng.normal(0, 1.0 / np.sqrt(n), (a, n)), b_out=np.zeros(a), du=0.2, dv=0.1, readout_decay=0.2,
+        w_out=rng.normal(0, out_scale / np.sqrt(n), (a, n)), b_out=np.zeros(a), du=0.2, dv=0.1, readout_decay=0.2,
         substeps=int(substeps), plasticity=Plasticity(lr_rec=np.zeros((n, n)), trace_decay=0.5) if plastic else None,
-        **adaptive,
+        **head, **adaptive,
     )
 
 
@@ -61,7 +68,8 @@ class NetVector:
 
     Trained: ``w_in``, ``w_rec``, ``w_out``, ``b_out``, the per-neuron decays ``du``, ``dv``
     and ``readout_decay`` (as logits, so that every vector maps to decays inside (0, 1)),
-    and with ``trainable_plasticity`` the recurrent learning rates ``plasticity.lr_rec``.
+    a Gaussian head's ``log_std``, and with ``trainable_plasticity`` the recurrent learning
+    rates ``plasticity.lr_rec``.
     Everything else (thresholds, time step, trace decay) is kept from the template.
     """
 
@@ -71,7 +79,8 @@ class NetVector:
 
     def __init__(self, template: SpikingNet, trainable_plasticity: bool = False):
         self.template = template
-        self.names = self.WEIGHTS + self.DECAYS + (("plasticity.lr_rec",) if trainable_plasticity else ())
+        self.names = (self.WEIGHTS + (("log_std",) if template.head == "gaussian" else ()) + self.DECAYS
+                      + (("plasticity.lr_rec",) if trainable_plasticity else ()))
         self.shapes = [self._get(template, k).shape for k in self.names]
         self.size = int(sum(int(np.prod(s)) for s in self.shapes))
 

@@ -29,13 +29,15 @@ from metaplastic.errors import ConfigError, RunDirError
 from metaplastic.runs.atomic import atomic_save_npz
 from metaplastic.spiking.neurons import CUBA_LIF, NEURON_TYPES, NeuronType
 
-__all__ = ["SpikingNet", "Plasticity", "NEURONS", "ENCODINGS", "MODULATORS", "FORMAT", "VERSION"]
+__all__ = ["SpikingNet", "Plasticity", "NEURONS", "ENCODINGS", "HEADS", "MODULATORS", "FORMAT", "VERSION"]
 
 NEURONS = tuple(NEURON_TYPES)        # the names of the neuron models (metaplastic.spiking.neurons)
 ENCODINGS = ("current",)             # how an encoded observation enters the network
+HEADS = ("categorical", "gaussian")  # what the readout y is: logits, or the mean of a diagonal Gaussian
 MODULATORS = ("reward", "rpe")       # the third factor of the plasticity rule
 FORMAT = "metaplastic.SpikingNet"    # tag of the npz file and of the NIR side field
-VERSION = 1
+VERSION = 2                          # 2 added ``head`` and ``log_std``; a version-1 file reads as categorical
+_ADDED_IN = {"head": 2, "log_std": 2}  # fields a file of an older version lacks (it takes their defaults)
 
 
 _MODEL_PARAMS = tuple(dict.fromkeys(p for t in NEURON_TYPES.values() for p in t.params))  # all models' parameters
@@ -279,6 +281,12 @@ class SpikingNet:
         z[t] = (1 - readout_decay) * z[t-1] + s[t]
         y[t] = w_out @ z[t] + b_out
 
+    **Action head.** ``head="categorical"`` (Discrete actions): ``y`` are the logits of the
+    ``A`` actions. ``head="gaussian"`` (Box actions of ``A`` numbers): ``y`` is the mean of
+    a diagonal Gaussian whose standard deviation is ``exp(log_std)`` (state-independent, as
+    snntorch's and torch's Gaussian heads have it); actions are clipped to the space's
+    bounds before the environment gets them. ``log_std`` is read by the Gaussian head only.
+
     **Decisions.** ``encoding="current"``: the encoded observation is a float vector of
     length I, injected as graded input ``x[t]`` at each of the ``substeps`` time steps of a
     decision (in Lava, a ``Dense`` built with ``num_message_bits > 0``); the action is read
@@ -315,6 +323,8 @@ class SpikingNet:
     dt: float = 1e-3                    # duration of one time step [s], > 0
     substeps: int = 1                   # time steps per decision, >= 1
     encoding: str = "current"           # one of ENCODINGS
+    head: str = "categorical"           # one of HEADS: what the readout y means
+    log_std: np.ndarray | float = 0.0   # (A,) gaussian head: log standard deviation of each action number
     plasticity: Plasticity | None = None  # None: no plasticity (all learning rates 0)
 
     def __post_init__(self) -> None:
@@ -328,6 +338,7 @@ class SpikingNet:
             raise ConfigError(f"{o}: w_out must have shape (A, {n}) to read the {n} neurons of w_in, got {w_out.shape}")
         shapes = {"w_rec": ((n, n), "post-synaptic, pre-synaptic neurons"),
                   "b_out": ((w_out.shape[0],), "one value per readout unit"),
+                  "log_std": ((w_out.shape[0],), "one value per readout unit"),
                   **dict.fromkeys(("du", "dv", "vth", "bias", "dtheta", "theta_step", "dr", "readout_decay"),
                                   ((n,), "one value per neuron"))}
         v: dict[str, Any] = {"neuron": neuron, "w_in": w_in, "w_out": w_out}
@@ -345,6 +356,9 @@ class SpikingNet:
         v["substeps"] = _scalar(o, "substeps", self.substeps, int)
         _in_range(o, "substeps", np.asarray(v["substeps"]), 1)
         v["encoding"] = _choice(o, "encoding", self.encoding, ENCODINGS)
+        v["head"] = _choice(o, "head", self.head, HEADS)
+        if v["head"] != "gaussian" and np.any(v["log_std"]):
+            raise ConfigError(f"{o}: log_std is read by head='gaussian' only; leave it 0 or set head='gaussian'")
         plasticity = Plasticity() if self.plasticity is None else self.plasticity
         if not isinstance(plasticity, Plasticity):
             raise ConfigError(f"{o}: plasticity must be a Plasticity or None, got {type(plasticity).__name__}")
@@ -376,13 +390,42 @@ class SpikingNet:
         """A, the number of readout units."""
         return self.w_out.shape[0]
 
+    def check_action_space(self, space: Any) -> None:
+        """A one-line :class:`ConfigError` unless the readout fits the action ``space``: one
+        logit per action of a Discrete space (``head="categorical"``), the mean of each
+        number of a Box (``head="gaussian"``).
+
+        Example:
+            >>> from gymnasium import spaces
+            >>> SpikingNet(w_in=[[1.0]], w_out=[[1.0], [1.0]], du=1, dv=1).check_action_space(spaces.Discrete(2))
+            >>> SpikingNet(w_in=[[1.0]], w_out=[[1.0]], du=1, dv=1).check_action_space(spaces.Box(-1, 1, (1,)))
+            Traceback (most recent call last):
+            ...
+            metaplastic.errors.ConfigError: this SpikingNet has a categorical head with 1 readout units; the task family needs a gaussian head with one readout unit per action number (1); use a network trained on this family
+        """
+        from gymnasium import spaces
+
+        if isinstance(space, spaces.Discrete):
+            if self.head == "categorical" and self.n_outputs == int(space.n):
+                return
+            need = f"a categorical head with one readout unit per discrete action ({int(space.n)})"
+        elif isinstance(space, spaces.Box):
+            if self.head == "gaussian" and self.n_outputs == int(np.prod(space.shape)):
+                return
+            need = f"a gaussian head with one readout unit per action number ({int(np.prod(space.shape))})"
+        else:
+            raise ConfigError(f"SpikingNet agents act in Discrete or Box action spaces, not {type(space).__name__}")
+        raise ConfigError(f"this SpikingNet has a {self.head} head with {self.n_outputs} readout units; the task "
+                          f"family needs {need}; use a network trained on this family")
+
     def __eq__(self, other: object) -> bool:
         return _same(self, other) if isinstance(other, SpikingNet) else NotImplemented
 
     def __repr__(self) -> str:
         return (f"SpikingNet(neuron={self.neuron!r}, inputs={self.n_inputs}, neurons={self.n_neurons}, "
                 f"outputs={self.n_outputs}, dt={self.dt:g}, substeps={self.substeps}, "
-                f"encoding={self.encoding!r}, plastic={self.plasticity.enabled})")
+                f"encoding={self.encoding!r}, plastic={self.plasticity.enabled}"
+                + (f", head={self.head!r})" if self.head != "categorical" else ")"))
 
     # --- arrays, npz
 
@@ -415,21 +458,23 @@ class SpikingNet:
             >>> SpikingNet.from_arrays(net.to_arrays()).w_in
             array([[2.]])
         """
-        expected = set(cls._array_names())
         got = set(arrays)
-        if got - expected or expected - got:
-            missing, extra = sorted(expected - got), sorted(got - expected, key=repr)
-            raise ConfigError(f"not a SpikingNet: missing {missing or 'nothing'}, unexpected {extra or 'nothing'}")
+        if not {"format", "version"} <= got:  # a foreign file: what a current one has
+            cls._check_names(got, VERSION)
         fmt, version = np.asarray(arrays["format"]), np.asarray(arrays["version"])
         if fmt.shape != () or str(fmt) != FORMAT:
             raise ConfigError(f"not a SpikingNet: format is {str(fmt)[:40]!r}, expected {FORMAT!r}")
         if version.shape != () or version.dtype.kind not in "iu":
             raise ConfigError(f"not a SpikingNet: version must be an integer, got {_show(version)}; "
                               "write the file with SpikingNet.save(path)")
+        if int(version) < 1:
+            raise ConfigError(f"not a SpikingNet: version must be 1 or more, got {int(version)}; "
+                              "write the file with SpikingNet.save(path)")
         if int(version) > VERSION:
             raise ConfigError(f"SpikingNet version {int(version)} is newer than this metaplastic reads ({VERSION}); "
                               "upgrade metaplastic")
-        kw = {name: _unpack(name, arrays[name]) for name in cls._field_names()}
+        names = cls._check_names(got, int(version))
+        kw = {name: _unpack(name, arrays[name]) for name in names}
         p = {f.name: _unpack(f"plasticity.{f.name}", arrays[f"plasticity.{f.name}"]) for f in fields(Plasticity)}
         return cls(**kw, plasticity=Plasticity(**p))
 
@@ -438,8 +483,15 @@ class SpikingNet:
         return [f.name for f in fields(cls) if f.name != "plasticity"]
 
     @classmethod
-    def _array_names(cls) -> list[str]:
-        return ["format", "version", *cls._field_names(), *(f"plasticity.{f.name}" for f in fields(Plasticity))]
+    def _check_names(cls, got: set, version: int) -> list[str]:
+        """The fields a file of ``version`` holds; a one-line ConfigError unless ``got``
+        (with ``format``, ``version`` and the plasticity fields) is exactly that."""
+        names = [n for n in cls._field_names() if _ADDED_IN.get(n, 1) <= version]
+        expected = {"format", "version", *names, *(f"plasticity.{f.name}" for f in fields(Plasticity))}
+        if got - expected or expected - got:
+            missing, extra = sorted(expected - got), sorted(got - expected, key=repr)
+            raise ConfigError(f"not a SpikingNet: missing {missing or 'nothing'}, unexpected {extra or 'nothing'}")
+        return names
 
     def save(self, path: str | Path) -> None:
         """Write the network to an ``.npz`` file atomically (no pickled objects).

@@ -2,12 +2,14 @@
 event-driven (a :class:`~metaplastic.core.VectorAgent`, numpy and numba only).
 
 Each decision encodes RL²'s input (observation, previous action, previous reward,
-boundary flag), runs the network's ``substeps`` time steps and reads its readout as
-action logits. The plasticity third factor of a decision's first time step is the
+boundary flag), runs the network's ``substeps`` time steps and reads its readout: action
+logits (``head="categorical"``) or the mean of a Gaussian over a Box's numbers
+(``head="gaussian"``). The plasticity third factor of a decision's first time step is the
 modulation of the reward observed just before it (:meth:`Plasticity.modulation`: the
 reward itself, or a reward-prediction error against a per-lane running baseline); 0 at
-the start of a trial. Actions are sampled from the softmax of the logits with a generator
-seeded from the lane seeds, exactly as the torch and snntorch agents sample theirs.
+the start of a trial. Actions are sampled from the softmax of the logits (or the Gaussian,
+then clipped to the space's bounds) with a generator seeded from the lane seeds, exactly as
+the torch and snntorch agents sample theirs (:mod:`metaplastic.runtime.sampling`).
 
 Example:
     >>> import numpy as np, metaplastic
@@ -30,6 +32,7 @@ from gymnasium import spaces
 
 from metaplastic.core import OpCounts, Transition
 from metaplastic.runtime.encoding import TrialInputEncoder, TrialInputs
+from metaplastic.runtime.sampling import clip_to_box, sample_gaussian
 from metaplastic.errors import ConfigError
 from metaplastic.spiking import kernels as K
 from metaplastic.spiking.event_runtime import EventDrivenLanes
@@ -78,10 +81,7 @@ class SpikingNetAgent:
             raise ConfigError(f"this SpikingNet takes {net.n_inputs} inputs but the task family's RL² input has "
                               f"{encoder.size} (observation, previous action, reward, boundary); use a network "
                               "trained on this family")
-        n_actions = encoder.action_space.n if isinstance(encoder.action_space, spaces.Discrete) else None
-        if n_actions is None or net.n_outputs != int(n_actions):
-            raise ConfigError(f"this SpikingNet has {net.n_outputs} readout units; the task family needs one per "
-                              f"discrete action ({n_actions if n_actions is not None else 'a continuous action space'})")
+        net.check_action_space(encoder.action_space)
         self.net, self.encoder, self.num_lanes, self.greedy = net, encoder, int(num_lanes), bool(greedy)
         self.lanes = EventDrivenLanes(net, self.num_lanes) if lanes is None else lanes
         self.inputs = TrialInputs(encoder, self.num_lanes)
@@ -89,16 +89,23 @@ class SpikingNetAgent:
         self._decisions = np.zeros(1, np.int64)  # since the last reset
         self._mod = np.zeros(self.num_lanes, np.float32)
         self._baseline = np.zeros(self.num_lanes, np.float64)
-        self._actions = np.zeros(self.num_lanes, np.int64)
+        # a Gaussian head's actions: the readout is the mean, sampled and clipped in numpy after the lanes' decide
+        self._gaussian = net.head == "gaussian"
+        space = encoder.action_space
+        self._actions = (np.zeros((self.num_lanes, *space.shape), np.float32) if self._gaussian
+                         else np.zeros(self.num_lanes, np.int64))
+        if self._gaussian:
+            self._low, self._high = space.low.reshape(-1), space.high.reshape(-1)
         # the uniform numbers drawn ahead; the next unused one at _cursor[0] (all spent: draw a block)
-        self._u = np.zeros(0 if self.greedy else self.num_lanes * max(1, UNIFORM_BLOCK // self.num_lanes))
+        categorical_draws = not (self.greedy or self._gaussian)
+        self._u = np.zeros(self.num_lanes * max(1, UNIFORM_BLOCK // self.num_lanes) if categorical_draws else 0)
         self._cursor = np.array([self._u.size], np.int64)
         self._discrete_obs = isinstance(encoder.observation_space, spaces.Discrete)
         self._obs_ndim, self._obs_dtypes = (1, (_INT64,)) if self._discrete_obs else (2, (_FLOAT32, _FLOAT64))
         self._no_draw = np.zeros(self.num_lanes)
         self._one, self._obs_one = np.ones(1, np.bool_), np.zeros(1, np.int64)  # act_one's active lane, observation
-        # act in one call on the numba lanes; on others (Lava's), their readout, then the sampling
-        self._fused = isinstance(self.lanes, EventDrivenLanes)
+        # act in one call on the numba lanes; on others (Lava's) and for a Gaussian head, the readout, then the sampling
+        self._fused = isinstance(self.lanes, EventDrivenLanes) and not self._gaussian
         self._bind()
 
     def _bind(self) -> None:
@@ -107,11 +114,13 @@ class SpikingNetAgent:
         (:class:`~metaplastic.spiking.kernels.AgentArrays`: it refers to them, so it is rebuilt,
         not copied, with the agent)."""
         enc, p = self.encoder, self.net.plasticity
+        self._k = self._act_lane = self._observe_args = self._observe_lane = None
+        if self._gaussian:  # recorded in numpy (TrialInputs), not by the one-hot kernels
+            return
         modulator = K.NO_MODULATION if not self.lanes.plastic else K.REWARD if p.modulator == "reward" else K.RPE
         self._observe_args = (self.inputs.x, enc.obs_width, int(enc.action_space.start), modulator,
                               float(p.baseline_decay), self._mod, self._baseline)
         self._observe_lane = K.one_lane_observe(*self._observe_args)
-        self._k = self._act_lane = None
         if self._fused:
             obs_start = int(enc.observation_space.start) if self._discrete_obs else 0
             self._k = K.agent_arrays(*self.lanes.kernel_args(), self.inputs.x, obs_start, enc.obs_width, self._mod,
@@ -134,7 +143,7 @@ class SpikingNetAgent:
         if len(seeds) != self.num_lanes:
             raise ValueError(f"reset needs {self.num_lanes} seeds, got {len(seeds)}")
         self.rng = np.random.default_rng(np.random.SeedSequence(seeds))
-        if not self.greedy:
+        if self._u.size:
             self._draw()  # the trial's first block, before its first decision
         self.lanes.reset()
         self.inputs.reset()
@@ -162,7 +171,10 @@ class SpikingNetAgent:
     def act_one(self, obs: Any) -> int:
         """:meth:`act` of a one-lane agent, given its lane's observation as
         :class:`~metaplastic.runtime.vector.SingleLaneAgent` checks it (an int for a Discrete
-        space, a float64 array for a Box): the lane's action, an int."""
+        space, a float64 array for a Box): the lane's action, an int (a Gaussian head's: a
+        float32 array)."""
+        if self._gaussian:
+            return self._decide(self._observations(obs), self._one)[0].copy()
         if self._discrete_obs:
             self._obs_one[0] = obs
             obs = self._obs_one
@@ -177,8 +189,13 @@ class SpikingNetAgent:
 
     def _decide(self, obs: Any, active: np.ndarray) -> np.ndarray:
         """One decision: the actions (the agent's own buffer, rewritten by the next)."""
-        if not self._fused:  # other lanes (Lava's): their readout, then the sampling
+        if not self._fused:  # other lanes (Lava's), a Gaussian head: their readout, then the sampling
             y = self.logits(obs, active)
+            if self._gaussian:
+                space = self.encoder.action_space
+                mean = sample_gaussian(y, self.net.log_std, self.rng, self.greedy)
+                self._actions[:] = clip_to_box(mean, self._low, self._high, space.shape)
+                return self._actions
             K.sample_actions(y, self._uniforms(), self.greedy, active, self._actions)
             return self._actions
         decided = K.act(self._k, obs, active)
@@ -223,6 +240,10 @@ class SpikingNetAgent:
         return f"{call} got {what} for {self.num_lanes} lanes ({shapes})"
 
     def observe(self, obs, actions, rewards, next_obs, terminated, truncated, active) -> None:
+        if self._gaussian:
+            done = np.asarray(terminated, dtype=bool).reshape(-1) | np.asarray(truncated, dtype=bool).reshape(-1)
+            self._record(actions, _array(rewards, _FLOAT64), done, _array(active, _BOOL))
+            return
         recorded = K.observe(*self._observe_args, _array(actions, _INT64), _array(rewards, _FLOAT64),
                              _array(terminated, _BOOL), _array(truncated, _BOOL), _array(active, _BOOL))
         if recorded < 0:
@@ -233,9 +254,27 @@ class SpikingNetAgent:
         :class:`~metaplastic.core.Transition` as :class:`~metaplastic.runtime.vector.SingleLaneAgent`
         checks it."""
         t = transition
+        if self._gaussian:
+            self._record(np.asarray(t.action)[None], np.array([t.reward], np.float64),
+                         np.array([t.terminated or t.truncated]), self._one)
+            return
         recorded = self._observe_lane(*self._observe_args, t.action, t.reward, t.terminated or t.truncated)
         if recorded < 0:
             raise ValueError(self._refusal("observe", recorded, actions=[t.action], rewards=[t.reward]))
+
+    def _record(self, actions: Any, rewards: np.ndarray, done: np.ndarray, active: np.ndarray) -> None:
+        """A Gaussian head's :meth:`observe`, in numpy: the next decision's inputs
+        (:meth:`TrialInputs.record`) and the third factor, as :func:`~metaplastic.spiking.kernels.observe`
+        computes them for discrete actions."""
+        self.inputs.record(actions, rewards, done, active)
+        if not self.lanes.plastic:
+            return
+        p, r = self.net.plasticity, rewards[active]
+        if p.modulator == "reward":
+            self._mod[active] = r
+        else:  # rpe: against the lane's running baseline, which then moves baseline_decay of the way to r
+            self._mod[active] = r - self._baseline[active]
+            self._baseline[active] = (1 - p.baseline_decay) * self._baseline[active] + p.baseline_decay * r
 
     def end_episode(self, mask: Any) -> None:
         pass  # the boundary flag was recorded with the episode's last transition

@@ -60,7 +60,7 @@ import torch
 from torch import nn
 
 from metaplastic.core import OpCounts
-from metaplastic.nn.heads import make_head
+from metaplastic.nn.heads import GaussianHead, make_head
 from metaplastic.spiking import plastic_state
 from metaplastic.spiking.neurons import CUBA_LIF, neuron_type
 from metaplastic.spiking.torch_neurons import TORCH_NEURONS
@@ -196,13 +196,9 @@ class SpikingActorCritic(nn.Module):
 
     def to_spiking_net(self, dt: float = 1e-3) -> Any:
         """The trained network as a framework-neutral :class:`~metaplastic.spiking.SpikingNet`
-        (the readout is the action head's logits; the value head is training-only)."""
-        from metaplastic.errors import ConfigError
+        (the readout is the action head's logits, or a Gaussian head's mean with its
+        ``log_std``; the value head is training-only)."""
         from metaplastic.spiking import SpikingNet
-        from metaplastic.nn.heads import CategoricalHead
-
-        if not isinstance(self.head, CategoricalHead):
-            raise ConfigError("only policies with discrete actions export to a SpikingNet so far")
         d = {k: v.detach().cpu().double().numpy() for k, v in self.decays().items()}
         w = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
         plasticity = None
@@ -213,9 +209,19 @@ class SpikingActorCritic(nn.Module):
                                     modulator="reward")
         learned = {p.field: d[p.field] for p in self._cell.learned}
         return SpikingNet(neuron=self.neuron, w_in=w(self.w_in.weight), w_rec=w(self.w_rec.weight),
-                          w_out=w(self.head.linear.weight), b_out=w(self.head.linear.bias), du=d["du"], dv=d["dv"],
+                          w_out=w(self._readout().weight), b_out=w(self._readout().bias), du=d["du"], dv=d["dv"],
                           vth=self.vth, readout_decay=d["d_out"], dt=dt, substeps=self.substeps, encoding="current",
-                          plasticity=plasticity, **learned)
+                          plasticity=plasticity, **self._head_fields(), **learned)
+
+    def _readout(self) -> nn.Linear:
+        """The action head's linear map: a categorical head's logits, a Gaussian head's mean."""
+        return self.head.mean if isinstance(self.head, GaussianHead) else self.head.linear
+
+    def _head_fields(self) -> dict[str, Any]:
+        """The :class:`~metaplastic.spiking.SpikingNet` fields saying what the readout means."""
+        if isinstance(self.head, GaussianHead):
+            return {"head": "gaussian", "log_std": self.head.log_std.detach().cpu().double().numpy()}
+        return {"head": "categorical"}
 
     @classmethod
     def from_spiking_net(cls, net: Any, action_space: Any, *, slope: float = 5.0) -> "SpikingActorCritic":
@@ -236,8 +242,10 @@ class SpikingActorCritic(nn.Module):
             why.append("input-weight plasticity (recurrent only)")
         if p.enabled and p.modulator != "reward":
             why.append(f"modulator={p.modulator!r} (reward only)")
-        if not isinstance(action_space, spaces.Discrete) or action_space.n != net.n_outputs:
-            why.append(f"{net.n_outputs} readout units for the action space {action_space}")
+        try:
+            net.check_action_space(action_space)
+        except ConfigError as e:
+            why.append(str(e).split("; use ")[0])
         if why:
             raise ConfigError("the snntorch policy cannot run this SpikingNet: " + "; ".join(why)
                               + "; run it with the numba backend instead")
@@ -247,8 +255,10 @@ class SpikingActorCritic(nn.Module):
         with torch.no_grad():
             pol.w_in.weight.copy_(t(net.w_in))
             pol.w_rec.weight.copy_(t(net.w_rec))
-            pol.head.linear.weight.copy_(t(net.w_out))
-            pol.head.linear.bias.copy_(t(net.b_out))
+            pol._readout().weight.copy_(t(net.w_out))
+            pol._readout().bias.copy_(t(net.b_out))
+            if isinstance(pol.head, GaussianHead):
+                pol.head.log_std.copy_(t(net.log_std))
             pol.value.weight.zero_()
             pol.value.bias.zero_()
             for name, d in (("du_logit", net.du), ("dv_logit", net.dv), ("dout_logit", net.readout_decay)):

@@ -23,10 +23,14 @@ def _agents(net, tasks, n, mode):
     return lava, numba
 
 
-@pytest.mark.parametrize("which", ["trained", "random-lif", "random-alif"])
+@pytest.mark.parametrize("which", ["trained", "random-lif", "random-alif", "random-gaussian"])
 def test_floating_pt_decides_as_numba_on_2000_decisions(lava_runtime, which):
     if which == "trained":
         tasks, net = metaplastic.make_tasks("bandits:k=3,n=6"), trained_net()
+    elif which == "random-gaussian":  # continuous actions: the readout is a Gaussian's mean, every number equal
+        tasks = metaplastic.make_tasks("nav2d:max_steps=10,n=1")
+        net = random_net(tasks)
+        assert net.head == "gaussian"
     else:
         tasks = metaplastic.make_tasks("bandits:k=5,n=10")
         net = random_net(tasks, neuron="alif" if which == "random-alif" else "cuba-lif")
