@@ -28,7 +28,7 @@ from metaplastic.core import (DeviceLearner, MetaLearner, OpCounts, SpikingExpor
                               VectorLearner, Versioned)
 from metaplastic.errors import ConfigError
 from metaplastic.metrics.activity import activity
-from metaplastic.metrics.stats import ci95, ci95_halfwidth
+from metaplastic.metrics.stats import ci95, ci95_halfwidth, rate_ci95
 from metaplastic.runtime.trials import spec_of, trial_returns, trial_steps
 
 
@@ -62,6 +62,13 @@ class Evaluation:
         """The headline of a family with success: the mean success rate over tasks."""
         rates = self.success_rates
         return None if rates is None else float(rates.mean())
+
+    @property
+    def success_rate_ci95(self) -> tuple[float, float] | None:
+        """The 95% interval of :attr:`success_rate` (Wilson's, over tasks: within [0, 1]),
+        or ``None`` for a family without success."""
+        rates = self.success_rates
+        return None if rates is None else rate_ci95(rates)
 
     @property
     def n_tasks(self) -> int:
@@ -127,7 +134,7 @@ class Evaluation:
             **self.extra,
         }
         if self.successes is not None and self.scored_episodes is not None:
-            slo, shi = ci95(self.success_rates)
+            slo, shi = self.success_rate_ci95
             out.update({
                 "success_rate": self.success_rate,
                 "success_rate_ci95": [slo, shi] if isfinite(slo) and isfinite(shi) else None,

@@ -35,7 +35,6 @@ from metaplastic.bench.posterior import bench_posterior
 from metaplastic.core import Configurable, DeviceLearner, VectorLearner, Versioned
 from metaplastic.errors import ConfigError
 from metaplastic.evaluation import success_definition
-from metaplastic.metrics.stats import ci95
 from metaplastic.runs.reference_runs import ReferenceRun, reference_runs
 from metaplastic.runs.rundir import RunDir
 from metaplastic.tasks.base import TaskFamily
@@ -105,11 +104,12 @@ def _success(res: Any) -> dict[str, Any] | None:
     """The success rate of an evaluation on a family with success (its headline), else None."""
     if res.success_rate is None:
         return None
-    lo, hi = ci95(res.success_rates)
+    lo, hi = res.success_rate_ci95
     scored = res.scored_episodes
     return {"mean": res.success_rate, "ci95": [lo, hi], "n_tasks": res.n_tasks, "unit": "1", "kind": "measured",
             "scored_episodes": [scored.start, scored.stop],
-            "definition": success_definition(scored) + ", per task, then averaged over tasks"}
+            "definition": success_definition(scored) + ", per task, then averaged over tasks",
+            "interval": "Wilson score, over tasks"}
 
 
 def _splits(tasks: Any) -> tuple[str, ...]:

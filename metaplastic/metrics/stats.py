@@ -1,4 +1,5 @@
-"""Means and 95% confidence intervals (Student t), the only statistics reports need.
+"""Means and 95% confidence intervals (Student t; Wilson for rates), the only statistics
+reports need.
 
 Example:
     >>> lo, hi = ci95([1.0, 2.0, 3.0, 4.0])
@@ -56,3 +57,26 @@ def ci95(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     m = float(x.mean())
     h = float(ci95_halfwidth(x))
     return m - h, m + h
+
+
+def rate_ci95(rates: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """The 95% Wilson score interval of the mean of per-unit rates in [0, 1] (a success
+    rate per task): inside [0, 1] where Student's t would leave it, and not of zero width
+    when every rate is 0 or 1. Valid for fractional rates too: a variable in [0, 1] with
+    mean p has variance at most p(1 - p), the Bernoulli variance the interval assumes, so
+    it is conservative there. ``(nan, nan)`` for no rates.
+
+    Example:
+        >>> [round(x, 4) for x in rate_ci95([0.0] * 50)]
+        [0.0, 0.0713]
+        >>> [round(x, 3) for x in rate_ci95([1.0] * 3 + [0.0] * 47)]
+        [0.021, 0.162]
+    """
+    x = np.asarray(rates, dtype=float).ravel()
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan
+    p, z2 = float(x.mean()), _Z975**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z975 / (1 + z2 / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
+    return max(centre - half, 0.0), min(centre + half, 1.0)

@@ -36,6 +36,8 @@ that the nodes do not carry exactly, so that ``from_nir(to_nir(net)) == net``:
   ``alif`` population is written as a ``CubaLIF`` whose ``v_threshold`` is θ0 — a consumer
   that ignores the side field runs it as a plain LIF (fixed threshold, reset to 0);
 - ``plasticity.*``: NIR describes fixed weights;
+- ``head``, ``log_std``: NIR has no action distribution (the ``Affine`` writes the logits,
+  or a Gaussian head's mean);
 - ``w_out``, ``b_out`` when exported with ``readout=False``; ``format``, ``version``.
 
 **Timing against snntorch 1.0.** Synapses here deliver one step late (Lava's ``Dense``);

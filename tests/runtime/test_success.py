@@ -58,3 +58,24 @@ class _Family:
 
     def __init__(self, env):
         self.observation_space, self.action_space = env.observation_space, env.action_space
+
+
+def test_success_rate_interval_stays_in_the_unit_interval():
+    """A success rate's interval is Wilson's: never below 0 or above 1, and not of zero width
+    when no task (or every task) succeeded; where Student's t would give [-0.008, 0.128]."""
+    from metaplastic.evaluation import Evaluation
+    from metaplastic.core import OpCounts
+
+    def evaluation(successes):
+        s = np.asarray(successes, dtype=bool)
+        return Evaluation(backend="b", tasks="t", split="test", seed=0, returns=np.zeros(s.shape), ops=OpCounts(),
+                          wall_time_s=0.0, successes=s, scored_episodes=range(1, s.shape[1]))
+
+    few = evaluation([[False, True]] * 3 + [[False, False]] * 47)
+    lo, hi = few.success_rate_ci95
+    assert few.success_rate == 0.06 and 0.0 < lo < 0.06 < hi < 0.2
+    assert few.summary()["success_rate_ci95"] == [lo, hi]
+    lo, hi = evaluation([[True, False]] * 50).success_rate_ci95
+    assert lo == 0.0 and 0.05 < hi < 0.1
+    lo, hi = evaluation([[False, True]] * 50).success_rate_ci95
+    assert 0.9 < lo < 0.95 and hi == 1.0
