@@ -28,6 +28,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 TRAIN = "metaworld:benchmark=ML1,env=reach-v3,adapt_episodes=2,eval_episodes=1,max_steps=150"
 FULL = "metaworld:benchmark=ML1,env=reach-v3"
@@ -70,18 +71,27 @@ def evaluate_command(name: str, tasks: str, out: Path) -> list[str]:
 
 
 def _train_all(names: list[str], budget: str, out: Path, parallel: int) -> None:
+    """Train ``names``, ``parallel`` at a time; a failure stops the others and says which."""
     pending = list(names)
-    running: list[tuple[str, subprocess.Popen]] = []
-    while pending or running:
-        while pending and len(running) < parallel:
-            name = pending.pop(0)
-            cmd = train_command(name, budget, out)
-            _say("training: " + " ".join(cmd[2:]))
-            log = open(out / f"{name}.train.log", "w")
-            running.append((name, subprocess.Popen(cmd, env=_env(), stdout=log, stderr=subprocess.STDOUT)))
-        name, proc = running.pop(0)
-        if proc.wait() != 0:
-            raise SystemExit(f"training {name} failed: see {out / (name + '.train.log')}")
+    running: list[tuple[str, subprocess.Popen, Any]] = []
+    try:
+        while pending or running:
+            while pending and len(running) < parallel:
+                name = pending.pop(0)
+                cmd = train_command(name, budget, out)
+                _say("training: " + " ".join(cmd[2:]))
+                log = open(out / f"{name}.train.log", "w")
+                running.append((name, subprocess.Popen(cmd, env=_env(), stdout=log, stderr=subprocess.STDOUT), log))
+            name, proc, log = running.pop(0)
+            code = proc.wait()
+            log.close()
+            if code != 0:
+                raise SystemExit(f"training {name} failed: see {out / (name + '.train.log')}")
+    finally:
+        for _, proc, log in running:  # SIGTERM: a training stops after its update, with a checkpoint
+            proc.terminate()
+            proc.wait()
+            log.close()
 
 
 def _evaluate(name: str, tasks: str, out: Path) -> dict:

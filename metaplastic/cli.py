@@ -785,7 +785,7 @@ def _print_results(summaries: Sequence[dict[str, Any]]) -> None:
         pe = s["per_episode_mean"]
         row = [s["backend"]]
         if success:
-            row += [f"{s['success_rate']:.3f}", interval(s.get("success_rate_ci95"), "needs at least 2 tasks")]
+            row += [f"{s['success_rate']:.3f}", interval(s.get("success_rate_ci95"), "no tasks")]
         row += [f"{s['return_mean']:.3f}", interval(s["return_ci95"], s.get("return_ci95_reason", "")),
                 f"{pe[0]:.3f}", f"{pe[-1]:.3f}", f"{s['wall_time_s']:.2f}"]
         table.add_row(*row)

@@ -79,4 +79,6 @@ def rate_ci95(rates: Sequence[float] | np.ndarray) -> tuple[float, float]:
     p, z2 = float(x.mean()), _Z975**2
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = _Z975 / (1 + z2 / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    lo = 0.0 if p == 0.0 else max(centre - half, 0.0)  # exact at the extremes (algebraically 0 and 1)
+    hi = 1.0 if p == 1.0 else min(centre + half, 1.0)
+    return lo, hi

@@ -72,6 +72,7 @@ class GaussianHead(nn.Module):
             self.mean.bias.zero_()
         self.log_std = nn.Parameter(torch.full((self.dim,), float(init_log_std)))
         self.low, self.high = space.low.reshape(-1), space.high.reshape(-1)
+        self.dtype = space.dtype if np.issubdtype(space.dtype, np.floating) else np.dtype(np.float32)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         mean = self.mean(h)
@@ -92,7 +93,7 @@ class GaussianHead(nn.Module):
         return (params[..., self.dim :] + 0.5 * math.log(2 * math.pi * math.e)).sum(dim=-1)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
-        return clip_to_box(actions, self.low, self.high, self.shape)
+        return clip_to_box(actions, self.low, self.high, self.shape, self.dtype)
 
 
 def make_head(space: spaces.Space, features: int) -> nn.Module:

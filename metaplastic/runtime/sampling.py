@@ -61,16 +61,18 @@ def initial_log_std(low: np.ndarray, high: np.ndarray) -> float:
     return float(np.log(0.5 * np.mean(half))) if np.all(np.isfinite(half)) else 0.0
 
 
-def clip_to_box(actions: np.ndarray, low: np.ndarray, high: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Rows of flat continuous actions (B, d) as a Box space of ``shape`` takes them:
-    clipped to its flat bounds ``low``/``high`` (d,), float32, shaped (B, *shape).
+def clip_to_box(actions: np.ndarray, low: np.ndarray, high: np.ndarray, shape: tuple[int, ...],
+                dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """Rows of flat continuous actions (B, d) as a Box space of ``shape`` and ``dtype``
+    takes them: clipped to its flat bounds ``low``/``high`` (d,), shaped (B, *shape). (The
+    bounds are the space's own numbers, so clipping then casting stays inside them.)
 
     Example:
         >>> clip_to_box(np.array([[2.0, -3.0]]), np.full(2, -1.0), np.ones(2), (2,)).tolist()
         [[1.0, -1.0]]
     """
     a = np.clip(np.asarray(actions), low, high)
-    return a.reshape((a.shape[0], *shape)).astype(np.float32)
+    return a.reshape((a.shape[0], *shape)).astype(dtype)
 
 
 def lanes_rng(seeds: Any, num_lanes: int) -> np.random.Generator:

@@ -214,7 +214,7 @@ def lockstep(agents: Sequence[Any], dist: Any, n_tasks: int, *, seed: int = 0,
         acts = [np.asarray(a.act(obs, active)) for a in agents]
         for k, x in enumerate(acts):
             eq = (x == acts[0])[active]
-            same[k].append(eq.reshape(len(eq), -1).all(axis=1))  # a continuous action: all of its numbers
+            same[k].append(eq.all(axis=tuple(range(1, eq.ndim))))  # a continuous action: all of its numbers
         return acts[0]
 
     def observe(*args: Any) -> None:

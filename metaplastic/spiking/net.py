@@ -36,7 +36,7 @@ ENCODINGS = ("current",)             # how an encoded observation enters the net
 HEADS = ("categorical", "gaussian")  # what the readout y is: logits, or the mean of a diagonal Gaussian
 MODULATORS = ("reward", "rpe")       # the third factor of the plasticity rule
 FORMAT = "metaplastic.SpikingNet"    # tag of the npz file and of the NIR side field
-VERSION = 2                          # 2 added ``head`` and ``log_std``; a version-1 file reads as categorical
+VERSION = 2                          # 2 added ``head`` and ``log_std`` (a version-1 file is a categorical head)
 _ADDED_IN = {"head": 2, "log_std": 2}  # fields a file of an older version lacks (it takes their defaults)
 
 
@@ -433,15 +433,18 @@ class SpikingNet:
         """Every field as a numpy array (strings as unicode arrays): the npz layout.
 
         Plasticity fields are named ``plasticity.<field>``; ``format`` and ``version`` tag it.
+        The version is the oldest that holds the network: a categorical head writes version
+        1 (no ``head``, ``log_std``: what every metaplastic reads), a Gaussian one version 2.
 
         Example:
             >>> net = SpikingNet(w_in=[[1.0]], w_out=[[1.0]], du=1, dv=1)
-            >>> sorted(net.to_arrays())[:4]
-            ['b_out', 'bias', 'dr', 'dt']
+            >>> sorted(net.to_arrays())[:4], int(net.to_arrays()["version"])
+            (['b_out', 'bias', 'dr', 'dt'], 1)
         """
-        out = {"format": np.array(FORMAT), "version": np.array(VERSION)}
+        version = VERSION if self.head != "categorical" else 1
+        out = {"format": np.array(FORMAT), "version": np.array(version)}
         for f in fields(self):
-            if f.name != "plasticity":
+            if f.name != "plasticity" and _ADDED_IN.get(f.name, 1) <= version:
                 out[f.name] = np.array(getattr(self, f.name))
         for f in fields(Plasticity):
             out[f"plasticity.{f.name}"] = np.array(getattr(self.plasticity, f.name))

@@ -73,6 +73,11 @@ class SpikingNetAgent:
     the compiled kernels (``act_one``, ``observe_one``), without 1-element arrays or numba's
     dispatch. The uniform numbers of the sampling are drawn ahead in blocks from the lanes'
     generator: the numbers one draw per decision would give.
+
+    A Gaussian head (``net.head == "gaussian"``, a Box action space) takes the lanes'
+    ``decide`` instead (encoding, time steps and readout), then draws one standard normal
+    number per lane and action number in numpy, clips to the space's bounds, and records
+    the previous action with :meth:`~metaplastic.runtime.encoding.TrialInputs.record`.
     """
 
     def __init__(self, net: SpikingNet, encoder: TrialInputEncoder, num_lanes: int, *, greedy: bool = False,
@@ -92,10 +97,12 @@ class SpikingNetAgent:
         # a Gaussian head's actions: the readout is the mean, sampled and clipped in numpy after the lanes' decide
         self._gaussian = net.head == "gaussian"
         space = encoder.action_space
-        self._actions = (np.zeros((self.num_lanes, *space.shape), np.float32) if self._gaussian
-                         else np.zeros(self.num_lanes, np.int64))
         if self._gaussian:
             self._low, self._high = space.low.reshape(-1), space.high.reshape(-1)
+            self._dtype = space.dtype if np.issubdtype(space.dtype, np.floating) else np.dtype(np.float32)
+            self._actions = np.zeros((self.num_lanes, *space.shape), self._dtype)
+        else:
+            self._actions = np.zeros(self.num_lanes, np.int64)
         # the uniform numbers drawn ahead; the next unused one at _cursor[0] (all spent: draw a block)
         categorical_draws = not (self.greedy or self._gaussian)
         self._u = np.zeros(self.num_lanes * max(1, UNIFORM_BLOCK // self.num_lanes) if categorical_draws else 0)
@@ -189,12 +196,14 @@ class SpikingNetAgent:
 
     def _decide(self, obs: Any, active: np.ndarray) -> np.ndarray:
         """One decision: the actions (the agent's own buffer, rewritten by the next)."""
+        if self._gaussian and (np.shape(obs)[:1] != (self.num_lanes,) or active.shape != (self.num_lanes,)):
+            raise ValueError(self._refusal("act", K.BAD_SHAPE, obs=obs, active=active))
         if not self._fused:  # other lanes (Lava's), a Gaussian head: their readout, then the sampling
             y = self.logits(obs, active)
-            if self._gaussian:
-                space = self.encoder.action_space
-                mean = sample_gaussian(y, self.net.log_std, self.rng, self.greedy)
-                self._actions[:] = clip_to_box(mean, self._low, self._high, space.shape)
+            if self._gaussian:  # a draw for every lane (the torch agents' stream); only active lanes' actions change
+                drawn = sample_gaussian(y, self.net.log_std, self.rng, self.greedy)
+                drawn = clip_to_box(drawn, self._low, self._high, self.encoder.action_space.shape, self._dtype)
+                self._actions[active] = drawn[active]
                 return self._actions
             K.sample_actions(y, self._uniforms(), self.greedy, active, self._actions)
             return self._actions
@@ -241,8 +250,8 @@ class SpikingNetAgent:
 
     def observe(self, obs, actions, rewards, next_obs, terminated, truncated, active) -> None:
         if self._gaussian:
-            done = np.asarray(terminated, dtype=bool).reshape(-1) | np.asarray(truncated, dtype=bool).reshape(-1)
-            self._record(actions, _array(rewards, _FLOAT64), done, _array(active, _BOOL))
+            self._record(actions, _array(rewards, _FLOAT64), _array(terminated, _BOOL) | _array(truncated, _BOOL),
+                         _array(active, _BOOL))
             return
         recorded = K.observe(*self._observe_args, _array(actions, _INT64), _array(rewards, _FLOAT64),
                              _array(terminated, _BOOL), _array(truncated, _BOOL), _array(active, _BOOL))
@@ -265,8 +274,15 @@ class SpikingNetAgent:
     def _record(self, actions: Any, rewards: np.ndarray, done: np.ndarray, active: np.ndarray) -> None:
         """A Gaussian head's :meth:`observe`, in numpy: the next decision's inputs
         (:meth:`TrialInputs.record`) and the third factor, as :func:`~metaplastic.spiking.kernels.observe`
-        computes them for discrete actions."""
-        self.inputs.record(actions, rewards, done, active)
+        computes them for discrete actions (and refuses what it refuses: wrong shapes, and
+        active lanes' actions that are not finite numbers)."""
+        actions = np.asarray(actions)
+        n, width = self.num_lanes, self.encoder.act_width
+        if actions.shape[:1] != (n,) or actions[0].size != width or any(a.shape != (n,) for a in (rewards, done, active)):
+            raise ValueError(self._refusal("observe", K.BAD_SHAPE, actions=actions, rewards=rewards, active=active))
+        if actions.dtype.kind not in "iuf" or not np.isfinite(actions[active]).all():
+            raise ValueError(self._refusal("observe", K.BAD_ACTION, actions=actions, rewards=rewards, active=active))
+        self.inputs.record(actions.reshape(n, width), rewards, done, active)
         if not self.lanes.plastic:
             return
         p, r = self.net.plasticity, rewards[active]

@@ -79,3 +79,12 @@ def test_success_rate_interval_stays_in_the_unit_interval():
     assert lo == 0.0 and 0.05 < hi < 0.1
     lo, hi = evaluation([[False, True]] * 50).success_rate_ci95
     assert 0.9 < lo < 0.95 and hi == 1.0
+
+
+def test_rate_interval_is_exact_at_the_extremes():
+    from metaplastic.metrics.stats import rate_ci95
+
+    for n in (1, 30, 48, 50, 1000):
+        assert rate_ci95(np.zeros(n))[0] == 0.0 and rate_ci95(np.ones(n))[1] == 1.0
+        lo, hi = rate_ci95(np.r_[np.ones(1), np.zeros(n - 1)]) if n > 1 else (0.0, 1.0)
+        assert 0.0 <= lo <= 1 / n <= hi <= 1.0

@@ -304,3 +304,18 @@ def test_the_vector_path_keeps_its_old_signatures():
     out = run_vector_trials(agent, BANDITS.make_vector_env(chunk), 4, agent_seeds=np.arange(3), env_seed=0, reveal=chunk)
     assert out.shape == (3, 4)
     assert drive_trials(BANDITS.make_vector_env(chunk), 2, env_seed=0, act=lambda o, d: np.zeros(3, dtype=np.int64)).shape == (3, 2)
+
+
+def test_lockstep_counts_decisions_when_no_lane_decides_and_on_continuous_actions():
+    """lockstep compares decisions of active lanes only, and on a family that resets on the
+    next step (cartpole-dyn) a step can have none; a continuous action is equal when all of
+    its numbers are."""
+    import metaplastic
+    from metaplastic.runtime.vector import lockstep
+
+    for spec in ("cartpole-dyn", "nav2d:max_steps=5,n=1"):
+        dist = metaplastic.make_tasks(spec)
+        a, b = (metaplastic.make("random").vector_agent(dist, 3) for _ in range(2))
+        same = lockstep([a, b], dist, 3)
+        assert same[0].all() and same[0].ndim == 1 and same[0].size > 0
+        assert same[1].all()  # the random policy draws from the lane seeds: the same actions

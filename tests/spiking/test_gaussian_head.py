@@ -53,7 +53,10 @@ def test_a_version_1_file_reads_as_categorical_and_bad_heads_are_one_line(tmp_pa
     v1 = {k: v for k, v in arrays.items() if k not in ("head", "log_std")} | {"version": np.array(1)}
     np.savez(tmp_path / "v1.npz", **v1)
     assert SpikingNet.load(tmp_path / "v1.npz").head == "categorical"
-    np.savez(tmp_path / "v2-lacking.npz", **{k: v for k, v in arrays.items() if k != "head"})
+    assert int(arrays["version"]) == 1 and "head" not in arrays  # a categorical net is written as version 1
+    gaussian = SpikingNet(w_in=[[1.0]], w_out=[[1.0]], du=0.5, dv=0.5, head="gaussian").to_arrays()
+    assert int(gaussian["version"]) == 2
+    np.savez(tmp_path / "v2-lacking.npz", **{k: v for k, v in gaussian.items() if k != "head"})
     with pytest.raises(RunDirError, match=r"missing \['head'\]"):
         SpikingNet.load(tmp_path / "v2-lacking.npz")
     with pytest.raises(ConfigError, match="head must be one of 'categorical', 'gaussian', got 'beta'"):
@@ -112,6 +115,34 @@ def test_numba_agent_acts_on_the_reference_readout():
     assert np.allclose(sampled[0, 0], expect, atol=1e-6)
     # the previous action enters the next decision's inputs as the clipped numbers the env got
     assert np.allclose(xs_s[1, :, 2:4], sampled[0], atol=1e-7)
+
+
+def test_inactive_lanes_keep_their_actions_and_bad_inputs_are_one_line():
+    tasks = _nav()
+    enc = TrialInputEncoder(tasks.observation_space, tasks.action_space)
+    agent = SpikingNetAgent(_net(tasks), enc, 3)
+    agent.reset([0, 1, 2])
+    obs = np.full((3, 2), 0.5)
+    first = agent.act(obs, np.ones(3, bool)).copy()
+    second = agent.act(obs, np.array([True, False, True]))
+    assert np.array_equal(second[1], first[1]) and not np.array_equal(second[0], first[0])
+    ok = dict(obs=obs, rewards=np.zeros(3), next_obs=obs, terminated=np.zeros(3, bool), truncated=np.zeros(3, bool),
+              active=np.ones(3, bool))
+    with pytest.raises(ValueError, match="observe got inputs of the wrong shape"):
+        agent.observe(ok["obs"], second, np.zeros(1), obs, ok["terminated"], ok["truncated"], ok["active"])
+    with pytest.raises(ValueError, match="observe got an action outside"):
+        agent.observe(ok["obs"], np.full((3, 2), np.nan), *(ok[k] for k in ("rewards", "next_obs", "terminated",
+                                                                              "truncated", "active")))
+    with pytest.raises(ValueError, match="act got inputs of the wrong shape"):
+        agent.act(np.zeros((2, 2)), np.ones(3, bool))
+
+
+def test_actions_take_the_box_dtype_and_stay_inside_its_bounds():
+    from metaplastic.runtime.sampling import clip_to_box
+
+    space = spaces.Box(-0.1, 0.1, (2,), dtype=np.float64)
+    a = clip_to_box(np.array([[5.0, -5.0]]), space.low, space.high, space.shape, space.dtype)
+    assert a.dtype == np.float64 and space.contains(a[0])
 
 
 def test_one_lane_agent_decides_as_the_vector_agent():
