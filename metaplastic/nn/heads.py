@@ -63,16 +63,14 @@ class GaussianHead(nn.Module):
     def __init__(self, space: spaces.Box, features: int, init_log_std: float | None = None):
         super().__init__()
         if init_log_std is None:
-            init_log_std = initial_log_std(space.low, space.high)
-        self.shape = space.shape
+            init_log_std = initial_log_std(space)
+        self.space = space
         self.dim = int(np.prod(space.shape))
         self.mean = nn.Linear(features, self.dim)
         with torch.no_grad():  # start near a zero-mean policy, not one that drives to a bound
             self.mean.weight.mul_(0.01)
             self.mean.bias.zero_()
         self.log_std = nn.Parameter(torch.full((self.dim,), float(init_log_std)))
-        self.low, self.high = space.low.reshape(-1), space.high.reshape(-1)
-        self.dtype = space.dtype if np.issubdtype(space.dtype, np.floating) else np.dtype(np.float32)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         mean = self.mean(h)
@@ -93,7 +91,7 @@ class GaussianHead(nn.Module):
         return (params[..., self.dim :] + 0.5 * math.log(2 * math.pi * math.e)).sum(dim=-1)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
-        return clip_to_box(actions, self.low, self.high, self.shape, self.dtype)
+        return clip_to_box(actions, self.space)
 
 
 def make_head(space: spaces.Space, features: int) -> nn.Module:

@@ -49,30 +49,33 @@ def sample_gaussian(mean: np.ndarray, log_std: np.ndarray, rng: np.random.Genera
         return mean + np.exp(np.asarray(log_std, dtype=np.float64)) * rng.standard_normal(mean.shape)
 
 
-def initial_log_std(low: np.ndarray, high: np.ndarray) -> float:
-    """Where a Gaussian head's log standard deviation starts: the log of half of the action
-    range's mean half-width, so exploration fits the bounds (0 where a bound is infinite).
+def initial_log_std(space: Any) -> float:
+    """Where a Gaussian head's log standard deviation starts for a Box ``space``: the log of
+    half of the action range's mean half-width, so exploration fits the bounds (0 where a
+    bound is infinite).
 
     Example:
-        >>> round(initial_log_std(np.full(2, -1.0), np.ones(2)), 4)
+        >>> from gymnasium import spaces
+        >>> round(initial_log_std(spaces.Box(-1.0, 1.0, (2,))), 4)
         -0.6931
     """
-    half = (np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)).reshape(-1) / 2
+    half = (np.asarray(space.high, dtype=np.float64) - np.asarray(space.low, dtype=np.float64)).reshape(-1) / 2
     return float(np.log(0.5 * np.mean(half))) if np.all(np.isfinite(half)) else 0.0
 
 
-def clip_to_box(actions: np.ndarray, low: np.ndarray, high: np.ndarray, shape: tuple[int, ...],
-                dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """Rows of flat continuous actions (B, d) as a Box space of ``shape`` and ``dtype``
-    takes them: clipped to its flat bounds ``low``/``high`` (d,), shaped (B, *shape). (The
-    bounds are the space's own numbers, so clipping then casting stays inside them.)
+def clip_to_box(actions: np.ndarray, space: Any) -> np.ndarray:
+    """Rows of flat continuous actions (B, d) as the Box ``space`` takes them: clipped to
+    its bounds, shaped (B, *space.shape), in its dtype (float32 for an integer Box). The
+    bounds are the space's own numbers, so clipping then casting stays inside them.
 
     Example:
-        >>> clip_to_box(np.array([[2.0, -3.0]]), np.full(2, -1.0), np.ones(2), (2,)).tolist()
+        >>> from gymnasium import spaces
+        >>> clip_to_box(np.array([[2.0, -3.0]]), spaces.Box(-1.0, 1.0, (2,))).tolist()
         [[1.0, -1.0]]
     """
-    a = np.clip(np.asarray(actions), low, high)
-    return a.reshape((a.shape[0], *shape)).astype(dtype)
+    a = np.clip(np.asarray(actions), space.low.reshape(-1), space.high.reshape(-1))
+    dtype = space.dtype if np.issubdtype(space.dtype, np.floating) else np.dtype(np.float32)
+    return a.reshape((a.shape[0], *space.shape)).astype(dtype)
 
 
 def lanes_rng(seeds: Any, num_lanes: int) -> np.random.Generator:

@@ -51,7 +51,7 @@ def random_net(tasks: Any, *, neurons: int, seed: int, substeps: int = 2, neuron
         a, head, out_scale = int(space.n), {}, 1.0
     elif isinstance(space, spaces.Box):  # the mean of each action number, near 0 at first (as GaussianHead starts)
         a = int(np.prod(space.shape))
-        head, out_scale = {"head": "gaussian", "log_std": np.full(a, initial_log_std(space.low, space.high))}, 0.1
+        head, out_scale = {"head": "gaussian", "log_std": np.full(a, initial_log_std(space))}, 0.1
     else:
         raise ConfigError(f"the numba backend's networks act in Discrete or Box action spaces, not {type(space).__name__}")
     adaptive = {k: v for k, v in ADAPTATION_START.items() if k in neuron_type(neuron).params}

@@ -529,11 +529,27 @@ def _record(x, lane, obs_width, action_start, modulator, baseline_decay, mod, ba
     x[lane, obs_width + action - action_start] = 1.0
     x[lane, size - 2] = reward
     x[lane, size - 1] = done
+    _modulate(lane, modulator, baseline_decay, mod, baseline, reward)
+
+
+@numba.njit(cache=True)
+def _modulate(lane, modulator, baseline_decay, mod, baseline, reward):  # pragma: no cover - jitted
+    """Lane ``lane``'s third factor after it observed ``reward`` (see :func:`observe`)."""
     if modulator == REWARD:
         mod[lane] = reward
     elif modulator == RPE:
         mod[lane] = reward - baseline[lane]
         baseline[lane] = (1 - baseline_decay) * baseline[lane] + baseline_decay * reward
+
+
+@numba.njit(cache=True)
+def modulate(modulator, baseline_decay, mod, baseline, rewards, active):  # pragma: no cover - jitted
+    """The third factor ``mod`` (L,) of the active lanes after they observed ``rewards``, as
+    :func:`observe` sets it (for agents that record their inputs elsewhere: a Gaussian
+    head's, whose previous action is not one-hot)."""
+    for lane in range(mod.shape[0]):
+        if active[lane]:
+            _modulate(lane, modulator, baseline_decay, mod, baseline, rewards[lane])
 
 
 @numba.njit(cache=True)

@@ -391,9 +391,8 @@ class SpikingNet:
         return self.w_out.shape[0]
 
     def check_action_space(self, space: Any) -> None:
-        """A one-line :class:`ConfigError` unless the readout fits the action ``space``: one
-        logit per action of a Discrete space (``head="categorical"``), the mean of each
-        number of a Box (``head="gaussian"``).
+        """A one-line :class:`ConfigError` unless the readout fits the action ``space``
+        (:meth:`action_space_mismatch`), ending with the fix.
 
         Example:
             >>> from gymnasium import spaces
@@ -403,20 +402,36 @@ class SpikingNet:
             ...
             metaplastic.errors.ConfigError: this SpikingNet has a categorical head with 1 readout units; the task family needs a gaussian head with one readout unit per action number (1); use a network trained on this family
         """
+        why = self.action_space_mismatch(space)
+        if why is not None:
+            from gymnasium import spaces
+
+            fix = "; use a network trained on this family" if isinstance(space, (spaces.Discrete, spaces.Box)) else ""
+            raise ConfigError(why + fix)
+
+    def action_space_mismatch(self, space: Any) -> str | None:
+        """Why the readout does not fit the action ``space``, or ``None`` when it does: one
+        logit per action of a Discrete space (``head="categorical"``), the mean of each
+        number of a Box (``head="gaussian"``).
+
+        Example:
+            >>> from gymnasium import spaces
+            >>> SpikingNet(w_in=[[1.0]], w_out=[[1.0]], du=1, dv=1, head="gaussian").action_space_mismatch(spaces.Box(-1, 1, (1,)))
+        """
         from gymnasium import spaces
 
         if isinstance(space, spaces.Discrete):
             if self.head == "categorical" and self.n_outputs == int(space.n):
-                return
+                return None
             need = f"a categorical head with one readout unit per discrete action ({int(space.n)})"
         elif isinstance(space, spaces.Box):
             if self.head == "gaussian" and self.n_outputs == int(np.prod(space.shape)):
-                return
+                return None
             need = f"a gaussian head with one readout unit per action number ({int(np.prod(space.shape))})"
         else:
-            raise ConfigError(f"SpikingNet agents act in Discrete or Box action spaces, not {type(space).__name__}")
-        raise ConfigError(f"this SpikingNet has a {self.head} head with {self.n_outputs} readout units; the task "
-                          f"family needs {need}; use a network trained on this family")
+            return f"SpikingNet agents act in Discrete or Box action spaces, not {type(space).__name__}"
+        return (f"this SpikingNet has a {self.head} head with {self.n_outputs} readout units; the task family "
+                f"needs {need}")
 
     def __eq__(self, other: object) -> bool:
         return _same(self, other) if isinstance(other, SpikingNet) else NotImplemented

@@ -97,12 +97,8 @@ class SpikingNetAgent:
         # a Gaussian head's actions: the readout is the mean, sampled and clipped in numpy after the lanes' decide
         self._gaussian = net.head == "gaussian"
         space = encoder.action_space
-        if self._gaussian:
-            self._low, self._high = space.low.reshape(-1), space.high.reshape(-1)
-            self._dtype = space.dtype if np.issubdtype(space.dtype, np.floating) else np.dtype(np.float32)
-            self._actions = np.zeros((self.num_lanes, *space.shape), self._dtype)
-        else:
-            self._actions = np.zeros(self.num_lanes, np.int64)
+        self._actions = (clip_to_box(np.zeros((self.num_lanes, encoder.act_width)), space) if self._gaussian
+                         else np.zeros(self.num_lanes, np.int64))
         # the uniform numbers drawn ahead; the next unused one at _cursor[0] (all spent: draw a block)
         categorical_draws = not (self.greedy or self._gaussian)
         self._u = np.zeros(self.num_lanes * max(1, UNIFORM_BLOCK // self.num_lanes) if categorical_draws else 0)
@@ -122,10 +118,10 @@ class SpikingNetAgent:
         not copied, with the agent)."""
         enc, p = self.encoder, self.net.plasticity
         self._k = self._act_lane = self._observe_args = self._observe_lane = None
-        if self._gaussian:  # recorded in numpy (TrialInputs), not by the one-hot kernels
+        self._modulator = K.NO_MODULATION if not self.lanes.plastic else K.REWARD if p.modulator == "reward" else K.RPE
+        if self._gaussian:  # inputs recorded in numpy (TrialInputs), not by the one-hot kernels
             return
-        modulator = K.NO_MODULATION if not self.lanes.plastic else K.REWARD if p.modulator == "reward" else K.RPE
-        self._observe_args = (self.inputs.x, enc.obs_width, int(enc.action_space.start), modulator,
+        self._observe_args = (self.inputs.x, enc.obs_width, int(enc.action_space.start), self._modulator,
                               float(p.baseline_decay), self._mod, self._baseline)
         self._observe_lane = K.one_lane_observe(*self._observe_args)
         if self._fused:
@@ -202,7 +198,7 @@ class SpikingNetAgent:
             y = self.logits(obs, active)
             if self._gaussian:  # a draw for every lane (the torch agents' stream); only active lanes' actions change
                 drawn = sample_gaussian(y, self.net.log_std, self.rng, self.greedy)
-                drawn = clip_to_box(drawn, self._low, self._high, self.encoder.action_space.shape, self._dtype)
+                drawn = clip_to_box(drawn, self.encoder.action_space)
                 self._actions[active] = drawn[active]
                 return self._actions
             K.sample_actions(y, self._uniforms(), self.greedy, active, self._actions)
@@ -283,14 +279,8 @@ class SpikingNetAgent:
         if actions.dtype.kind not in "iuf" or not np.isfinite(actions[active]).all():
             raise ValueError(self._refusal("observe", K.BAD_ACTION, actions=actions, rewards=rewards, active=active))
         self.inputs.record(actions.reshape(n, width), rewards, done, active)
-        if not self.lanes.plastic:
-            return
-        p, r = self.net.plasticity, rewards[active]
-        if p.modulator == "reward":
-            self._mod[active] = r
-        else:  # rpe: against the lane's running baseline, which then moves baseline_decay of the way to r
-            self._mod[active] = r - self._baseline[active]
-            self._baseline[active] = (1 - p.baseline_decay) * self._baseline[active] + p.baseline_decay * r
+        K.modulate(self._modulator, float(self.net.plasticity.baseline_decay), self._mod, self._baseline, rewards,
+                   active)
 
     def end_episode(self, mask: Any) -> None:
         pass  # the boundary flag was recorded with the episode's last transition

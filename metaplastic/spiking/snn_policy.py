@@ -242,10 +242,8 @@ class SpikingActorCritic(nn.Module):
             why.append("input-weight plasticity (recurrent only)")
         if p.enabled and p.modulator != "reward":
             why.append(f"modulator={p.modulator!r} (reward only)")
-        try:
-            net.check_action_space(action_space)
-        except ConfigError as e:
-            why.append(str(e).split("; use ")[0])
+        if (mismatch := net.action_space_mismatch(action_space)) is not None:
+            why.append(mismatch)
         if why:
             raise ConfigError("the snntorch policy cannot run this SpikingNet: " + "; ".join(why)
                               + "; run it with the numba backend instead")

@@ -141,7 +141,7 @@ def test_actions_take_the_box_dtype_and_stay_inside_its_bounds():
     from metaplastic.runtime.sampling import clip_to_box
 
     space = spaces.Box(-0.1, 0.1, (2,), dtype=np.float64)
-    a = clip_to_box(np.array([[5.0, -5.0]]), space.low, space.high, space.shape, space.dtype)
+    a = clip_to_box(np.array([[5.0, -5.0]]), space)
     assert a.dtype == np.float64 and space.contains(a[0])
 
 
