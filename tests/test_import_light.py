@@ -5,7 +5,7 @@ import pytest
 
 # Heavy dependencies load when a backend is built, never on import; the benchmark, the cli
 # and the conformance kit are tops of the architecture that ``import metaplastic`` never reaches.
-HEAVY = ("torch", "pyro", "lava", "ray", "snntorch", "nir", "nirtorch", "numba")
+HEAVY = ("torch", "pyro", "lava", "ray", "snntorch", "nir", "nirtorch", "numba", "metaworld", "mujoco")
 NOT_IMPORTED = ("metaplastic.bench", "metaplastic.cli", "metaplastic.testing")
 
 

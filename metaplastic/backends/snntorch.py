@@ -48,9 +48,8 @@ def _params() -> tuple[Param, ...]:
         Param("algo", str, "rl2", "meta-RL algorithm (rl2-plastic: recurrent weights also learn within a trial by a "
               "meta-learned three-factor rule)", choices=tuple(ALGORITHMS)),
         DEVICE_PARAM,
-        Param("hidden", int, 64, "spiking neurons (64: on bandits k=5,n=10 a 15-min run reaches 6.63 for rl2 and 6.56 "
-              "for rl2-plastic where 128 neurons reach 6.58 and 6.44, seed 1: more updates in the budget)",
-              low=1, high=65536),
+        Param("hidden", int, 64, "spiking neurons (64: more updates fit a 15-minute budget than at 128; the "
+              "measured seeds are in the README's defaults table)", low=1, high=65536),
         *RL2_PARAMS, GREEDY_PARAM, INIT_PARAM, *SNN_PARAMS,
         Param("execution", str, "snntorch", "what runs agents: snntorch (the training runtime) or numba (the same "
               "network on the event-driven kernels)", choices=("snntorch", "numba")),

@@ -1,8 +1,8 @@
 """``metaplastic bench``: backends side by side on the same tasks — adaptation, latency,
 operations and energy — in one report.
 
-For each backend it meta-trains (or loads a trained run), evaluates on the test and the
-``ood`` split against the random policy and the family's reference baseline, times its
+For each backend it meta-trains (or loads a trained run), evaluates on the test and (where
+the family has one) the ``ood`` split against the random policy and the family's reference baseline, times its
 decisions, counts its operations and models its energy on each hardware profile (measuring
 energy too where a meter exists). :func:`run_bench` returns the report as a dict;
 :mod:`metaplastic.bench.report` writes it.
@@ -200,6 +200,9 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True) -> dict[str, Any]:
     say(f"[bold]references[/bold]: random and {reference_name} on {tasks.spec}")
     refs = {}
     for role, name in (("random", "random"), ("reference", reference_name)):
+        if role == "reference" and name == "random":  # Meta-World's reference is random itself: evaluated once
+            refs[role] = refs["random"]
+            continue
         learner = metaplastic.make(name)
         refs[role] = {split: metaplastic.evaluate(learner, tasks, split=split, **ev) for split in _splits(tasks)}
     meters = available_meters()

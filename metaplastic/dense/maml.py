@@ -47,7 +47,7 @@ from metaplastic.training.divergence import lr_hint, require_finite
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
 from metaplastic.training.budget import Budget
-from metaplastic.training.shards import is_sharded, shard_jobs, sharded_gradients
+from metaplastic.nn.shards import is_sharded, shard_jobs, sharded_gradients
 from metaplastic.training.state import TrainProgress, TrainState
 
 
@@ -163,7 +163,7 @@ class MAMLCore:
 
 
 class MAMLShard:
-    """One shard's meta-loss (a :data:`~metaplastic.training.shards.ShardLoss`): a job is
+    """One shard's meta-loss (a :data:`~metaplastic.nn.shards.ShardLoss`): a job is
     ``(tasks, task_seed, rng_seed)``; its weight is its number of post-adaptation steps
     (the loss is their mean)."""
 
@@ -173,9 +173,7 @@ class MAMLShard:
     def __call__(self, model: "MLPPolicy", job: tuple[int, int, int]) -> tuple[torch.Tensor, dict[str, Any], float]:
         n, task_seed, rng_seed = job
         task_list = self.tasks.sample(n, seed=task_seed, split="train")
-        loss, metrics = self.algo.loss(MAMLCore(model, self.algo.config), self.tasks, task_list,
-                                       np.random.default_rng(rng_seed))
-        return loss, {k: v for k, v in metrics.items() if k != "steps"}, metrics["steps"]
+        return self.algo.loss(MAMLCore(model, self.algo.config), self.tasks, task_list, np.random.default_rng(rng_seed))
 
 
 class MAML:
@@ -236,9 +234,10 @@ class MAML:
         return steps, torch.stack(logp_l), returns[:, 0]
 
     def loss(self, core: MAMLCore, tasks: Any, task_list: list, rng: np.random.Generator
-             ) -> tuple[torch.Tensor, dict[str, Any]]:
+             ) -> tuple[torch.Tensor, dict[str, Any], float]:
         """The meta-loss of ``task_list`` (adapt on one episode each, then play one with
-        the adapted parameters) and its metrics: one update's work, or one shard's."""
+        the adapted parameters), its metrics and its weight, the post-adaptation steps (a
+        :data:`~metaplastic.nn.shards.ShardLoss`): one update's work, or one shard's."""
         params = dict(core.model.named_parameters())
         core.new_lanes()
         with torch.no_grad():
@@ -249,14 +248,14 @@ class MAML:
         post_adv = batch_baseline_advantages(post["rewards"], post["mask"])
         loss = -(logp * post_adv * post["mask"]).sum() / post["mask"].sum().clamp_min(1.0)
         return loss, {"trial_return": float(pre_ret.mean() + post_ret.mean()),
-                      "pre_adaptation_return": float(pre_ret.mean()), "post_adaptation_return": float(post_ret.mean()),
-                      "steps": float(post["mask"].sum())}
+                      "pre_adaptation_return": float(pre_ret.mean()), "post_adaptation_return": float(post_ret.mean())
+                      }, float(post["mask"].sum())
 
     def train(self, state: TrainState, tasks: Any, *, budget: Any, callback: Callable[..., Any] | None = None,
               show_progress: bool = True) -> TrainState:
         """Meta-gradient updates until ``budget``; returns ``state`` advanced. With ``shards``
-        > 1 or another ``executor`` the batch is split over the executor's workers
-        (:mod:`metaplastic.training.shards`)."""
+        > 1 the batch is split over the workers of ``executor``
+        (:mod:`metaplastic.nn.shards`)."""
         model, optimizer, cfg = state.params, state.optimizer, self.config
         core = MAMLCore(model, cfg)
         hint = lr_hint(cfg["lr"], "max_grad_norm", inner_lr=cfg["inner_lr"])
@@ -274,9 +273,9 @@ class MAML:
 
         def local(rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, Any]]:
             task_list = tasks.sample(cfg["batch_tasks"], seed=int(rng.integers(2**62)), split="train")
-            loss, metrics = self.loss(core, tasks, task_list, rng)
+            loss, metrics, _ = self.loss(core, tasks, task_list, rng)
             loss.backward()
-            return loss, {k: v for k, v in metrics.items() if k != "steps"}
+            return loss, metrics
 
         def run(compute: Callable[..., Any]) -> TrainState:
             return run_outer_loop(lambda rng, fraction: step(fraction, compute, rng), label="maml", budget=budget,
@@ -289,7 +288,7 @@ class MAML:
             if not is_sharded(cfg["shards"], cfg["executor"], self.device):
                 return run(local)
             jobs = lambda rng: shard_jobs(rng, cfg["batch_tasks"], cfg["shards"], 2)  # noqa: E731
-            timed = Budget.parse(budget).seconds is not None and state.progress.horizon is None
+            timed = Budget.parse(budget).first_update_sets_horizon(state.progress.horizon)
             # under a time budget, the workers' start-up runs before the clock (it would fix a short horizon)
             with sharded_gradients(model, MAMLShard(self, tasks), executor=cfg["executor"], workers=cfg["workers"],
                                    warm_jobs=jobs(np.random.default_rng(0)) if timed else None) as sharded:

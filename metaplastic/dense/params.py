@@ -17,7 +17,8 @@ GRU_PARAMS = (
     Param("cell", str, "gru", "recurrent cell", choices=("gru", "lstm")),
 )
 
-#: MAML's own config keys (it also takes the optimizer's, metaplastic.training.params.OPTIM_PARAMS).
+#: MAML's own config keys (it also takes the optimizer's and where its batch runs,
+#: metaplastic.training.params.OPTIM_PARAMS and SHARD_PARAMS).
 MAML_PARAMS = (
     Param("mlp_hidden", int, 64, "maml: units of each of the policy's two hidden layers", low=1),
     Param("inner_lr", float, 0.003, "maml: step size of the inner policy-gradient steps (tuned on nav2d, whose Gaussian policy starts at std 0.05)", low=0.0, low_exclusive=True),

@@ -37,7 +37,7 @@ from metaplastic.rl2.rollout import collect_trials
 from metaplastic.runtime.encoding import TrialInputEncoder
 from metaplastic.training.divergence import lr_hint
 from metaplastic.training.budget import Budget
-from metaplastic.training.shards import is_sharded, shard_jobs, sharded_gradients
+from metaplastic.nn.shards import is_sharded, shard_jobs, sharded_gradients
 from metaplastic.training.outer import run_outer_loop
 from metaplastic.training.params import lr_at
 from metaplastic.training.state import TrainState
@@ -51,13 +51,10 @@ def _warm_up(policy: Any, encoder: TrialInputEncoder, tasks: Any, settings: Any,
     the schedule horizon, and torch's first-call costs (allocations, thread pools) would
     make it far too short. The policy, the optimizer and every update's randomness (drawn
     from ``(seed, update)``) are untouched, so results do not change."""
-    warm = copy.deepcopy(policy)
-    rng = np.random.default_rng(0)
     task_list = tasks.sample(settings.batch_tasks, seed=0, split="train")
-    batch = collect_trials(warm, encoder, tasks, task_list, tasks.episodes_per_trial, rng=rng, env_seed=0, device=device)
-    a2c_loss(batch.logp, batch.values, batch.entropy, batch.rewards * settings.reward_scale, batch.mask,
-             gamma=settings.gamma, lam=settings.gae_lambda, vf_coef=settings.vf_coef,
-             ent_coef=settings.ent_coef).total.backward()
+    loss, _ = _rl2_loss(copy.deepcopy(policy), encoder, tasks, task_list, settings, ent_coef=settings.ent_coef,
+                        rng=np.random.default_rng(0), env_seed=0, device=device)
+    loss.total.backward()
 
 
 def _rl2_loss(policy: Any, encoder: TrialInputEncoder, tasks: Any, task_list: list, settings: Any, *, ent_coef: float,
@@ -79,7 +76,7 @@ def _metrics(loss: Any, batch: Any) -> dict[str, Any]:
 
 
 class RL2Shard:
-    """One shard's loss (a :data:`~metaplastic.training.shards.ShardLoss`): a job is
+    """One shard's loss (a :data:`~metaplastic.nn.shards.ShardLoss`): a job is
     ``(tasks, task_seed, env_seed, rng_seed, ent_coef)``; its weight is its number of
     deciding steps (the loss is their mean)."""
 
@@ -104,8 +101,8 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
               callback: Callable[..., Any] | None = None, show_progress: bool = True) -> TrainState:
     """Run RL² updates on ``state.params`` (a recurrent policy) with ``state.optimizer``
     until ``budget`` (counting the progress already in ``state``); return ``state``.
-    With ``settings.shards > 1`` or another executor than ``inprocess``, each update's
-    batch is split into shards that ``settings.executor`` runs (:mod:`metaplastic.training.shards`)."""
+    With ``settings.shards > 1`` each update's batch is split into shards that
+    ``settings.executor`` runs (:mod:`metaplastic.nn.shards`)."""
     policy, optimizer = state.params, state.optimizer
     encoder = TrialInputEncoder(tasks.observation_space, tasks.action_space)
     hint = lr_hint(settings.lr, "max_grad_norm")
@@ -138,7 +135,7 @@ def train_rl2(state: TrainState, tasks: Any, *, budget: Any, settings: Any, devi
                               show_progress=show_progress, seed_framework=torch.manual_seed,
                               check=lambda s: nonfinite_parameters(s.params), hint=hint)
 
-    timed = Budget.parse(budget).seconds is not None and state.progress.horizon is None
+    timed = Budget.parse(budget).first_update_sets_horizon(state.progress.horizon)
     policy.train()
     try:
         if not is_sharded(settings.shards, settings.executor, device):

@@ -46,6 +46,7 @@ import numpy as np
 from metaplastic.core import Agent, PrivilegedAgent, Task, TaskDistribution, Transition
 from metaplastic.errors import AgentContractError, InvalidObservation, InvalidReward, MetaplasticError
 from metaplastic.runtime.observations import ObservationCheck, boundary_message, reward_problem
+from metaplastic.runtime.success import success_flag
 
 #: An episode that has not ended after this many steps is an error in the task family.
 MAX_STEPS_PER_EPISODE = 1_000_000
@@ -226,7 +227,7 @@ def trial_steps(agent: Agent, env: Any, episodes: int, *, seed: int, space: Any 
             if check_inputs and not _same(snap, (obs, next_obs)):
                 raise AgentContractError(f"{where}, episode {e}, step {s}: agent.observe mutated a transition")
             yield Decision(e, s, obs, action, reward, next_obs, done, act_ns, agent_ns,
-                           bool(info.get("success", False)) if isinstance(info, dict) else False)
+                           success_flag(info))
             if done:
                 break
             obs = next_obs

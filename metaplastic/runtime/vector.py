@@ -24,6 +24,7 @@ from gymnasium.vector import AutoresetMode
 from metaplastic.core import OneLaneAgent, OpCounts, PrivilegedVectorAgent, Task, Transition, VectorAgent
 from metaplastic.errors import AgentContractError, InvalidObservation, InvalidReward, LimitExceeded, MetaplasticError
 from metaplastic.runtime.observations import AgentInputs, ObservationCheck, boundary_message, reward_problem
+from metaplastic.runtime.success import success_flags
 from metaplastic.runtime.trials import MAX_STEPS_PER_EPISODE, task_label, too_long_message
 
 __all__ = ["MAX_STEPS_PER_EPISODE", "BatchStep", "SingleLaneAgent", "available_memory", "batch_steps",
@@ -257,8 +258,9 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
     lane's task in ``tasks`` (its seed), the episode and the step. ``timed=True`` fills
     each step's nanoseconds of the agent's calls (the env's time and the checks excluded).
     A consumer may stop early (the latency benchmark stops after N steps). ``successes``
-    (``(lanes, episodes)`` bools), when given, is filled with whether each episode's env set
-    ``info["success"]`` at any of its steps (a :class:`~metaplastic.core.SuccessFamily`).
+    (``(lanes, episodes)`` bools, all False), when given, is set where an episode's env said
+    success at any of its steps (:mod:`metaplastic.runtime.success`; a
+    :class:`~metaplastic.core.SuccessFamily`).
 
     Example:
         >>> import metaplastic
@@ -278,7 +280,6 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
     ep_count = np.zeros(n, dtype=np.int64)
     ep_steps = np.zeros(n, dtype=np.int64)
     pending_reset = np.zeros(n, dtype=bool)
-    ep_success = np.zeros(n, dtype=bool)
     decide = np.ones(n, dtype=bool)
     if (bad := check.batch_problem(obs)) is not None:
         _raise_bad(InvalidObservation, bad, tasks, where, ep_count, ep_steps, decide, pending_reset, after_step=False)
@@ -325,14 +326,11 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
                 end_episode(done)
         ep_return[decide] += rewards[decide]
         ep_steps[decide] += 1
-        if successes is not None:
-            ep_success |= _step_success(infos, done, n, mode) & decide
+        if successes is not None:  # each deciding lane's current episode: success at any step
+            successes[rows[decide], ep_count[decide]] |= _step_success(infos, done, n, mode)[decide]
         if done.any():
             idx = rows[done]
             returns[idx, ep_count[idx]] = ep_return[idx]
-            if successes is not None:
-                successes[idx, ep_count[idx]] = ep_success[idx]
-                ep_success[idx] = False
             ep_return[idx] = 0.0
             ep_steps[idx] = 0
             ep_count[idx] += 1
@@ -350,15 +348,10 @@ def batch_steps(venv: Any, episodes: int, *, env_seed: int, act: Callable[[np.nd
 def _step_success(infos: Any, done: np.ndarray, n: int, mode: Any) -> np.ndarray:
     """``(lanes,)`` whether the env set ``info["success"]`` on this step; for a lane that a
     same-step autoreset just reset, from its episode's final info."""
-    out = np.zeros(n, dtype=bool)
-    for source, lanes in ((infos, ~done), (infos.get("final_info") if mode == AutoresetMode.SAME_STEP else None, done)):
-        if isinstance(source, dict) and "success" in source:
-            flag = np.asarray(source["success"], dtype=float) > 0
-            mask = np.asarray(source.get("_success", np.ones(n, dtype=bool)), dtype=bool)
-            out |= flag & mask & lanes
-    if mode != AutoresetMode.SAME_STEP and isinstance(infos, dict) and "success" in infos:
-        out |= (np.asarray(infos["success"], dtype=float) > 0) & np.asarray(infos.get("_success", True), dtype=bool) & done
-    return out
+    flags = success_flags(infos, n)
+    if mode == AutoresetMode.SAME_STEP and done.any() and isinstance(infos, dict):
+        flags = np.where(done, success_flags(infos.get("final_info"), n), flags)
+    return flags
 
 
 def _lane_label(where: str | None, tasks: Sequence[Task] | None, lane: int) -> str:

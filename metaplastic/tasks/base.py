@@ -35,7 +35,8 @@ from metaplastic.core import Task
 from metaplastic.errors import ConfigError, LimitExceeded
 from metaplastic.params import Param, coerce, format_spec, with_defaults
 
-#: The splits every family offers, and the code each leaves in a task seed's low bits.
+#: The splits a family offers (one without a split refuses it in one line: Meta-World has
+#: no ood), and the code each leaves in a task seed's low bits.
 SPLITS: Mapping[str, int] = {"train": 0, "test": 1, "ood": 2}
 _SEED_HIGH = 2**61
 

@@ -106,6 +106,17 @@ class Budget:
         ``horizon``: the horizon it saved, kept under a time budget)."""
         return BudgetClock(self, updates_done=updates_done, seconds_done=seconds_done, horizon=horizon)
 
+    def first_update_sets_horizon(self, saved_horizon: int | None = None) -> bool:
+        """Whether the first update's cost will fix the schedule horizon: a time budget
+        without a horizon saved by an earlier run. A loop then does its start-up work
+        (workers, first-call costs) before the clock starts.
+
+        Example:
+            >>> Budget.parse("10m").first_update_sets_horizon(), Budget.parse("10m").first_update_sets_horizon(40)
+            (True, False)
+        """
+        return self.clock(horizon=saved_horizon).horizon is None
+
     def __str__(self) -> str:
         parts = []
         if self.seconds is not None:

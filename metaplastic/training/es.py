@@ -123,9 +123,10 @@ class EvolutionStrategy:
     def ask_seeded(self, seed: int, limit: float = np.inf, hint: str | None = None) -> tuple[int, np.ndarray]:
         """``(seed, eps)`` of the generation ``seed`` (``eps`` is :func:`generation_noise`);
         candidate ``i`` is :func:`member` ``(theta, σ, seed, i)``, made where it is evaluated.
-        Raises :class:`~metaplastic.errors.TrainingDiverged` if a candidate would not be
-        finite (or within ``±limit``), from a bound: no candidate is formed here; ``hint``
-        replaces the default advice in its message."""
+        Raises :class:`~metaplastic.errors.TrainingDiverged` when the bound
+        ``max|θ| + σ·max|ε|`` on every candidate's entries is not finite (or exceeds
+        ``limit``): no candidate is formed here, so this may refuse a generation none of
+        whose candidates would overflow; ``hint`` replaces the default advice in its message."""
         pairs = self.settings.population // 2
         eps = generation_noise(seed, pairs, self.theta.size)
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below

@@ -64,7 +64,8 @@ class Apply:
 class ExecutorBase:
     """What every executor shares: ``with`` closes it, and :meth:`map` runs through
     :meth:`replicate` (so it is retried like any replica's jobs). A new engine subclasses
-    it and implements ``replicate`` and ``close``."""
+    it, sets ``workers`` (how many jobs run at once) and implements ``replicate`` (whose
+    replica set also has ``workers``) and ``close``."""
 
     def __enter__(self) -> Any:
         return self

@@ -32,7 +32,7 @@ EXECUTOR_PARAMS = (
           "cluster)", low=0),
 )
 
-#: The keys of a gradient method whose batch can be split over an executor (training/shards.py).
+#: The keys of a gradient method whose batch can be split over an executor (nn/shards.py).
 SHARD_PARAMS = (
     Param("shards", int, 1, "split each update's batch of tasks into this many jobs on the executor (each plays "
           "its own tasks and returns its gradient; advantages are normalized per shard); the result depends on "

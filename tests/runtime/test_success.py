@@ -86,5 +86,5 @@ def test_rate_interval_is_exact_at_the_extremes():
 
     for n in (1, 30, 48, 50, 1000):
         assert rate_ci95(np.zeros(n))[0] == 0.0 and rate_ci95(np.ones(n))[1] == 1.0
-        lo, hi = rate_ci95(np.r_[np.ones(1), np.zeros(n - 1)]) if n > 1 else (0.0, 1.0)
+        lo, hi = rate_ci95(np.r_[np.ones(1), np.zeros(n - 1)])
         assert 0.0 <= lo <= 1 / n <= hi <= 1.0

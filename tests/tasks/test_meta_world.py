@@ -38,7 +38,7 @@ def test_the_goal_is_hidden_and_episodes_truncate_at_max_steps():
     for t in range(40):
         obs, reward, term, trunc, info = env.step(np.zeros(4, dtype=np.float32))
         assert "success" in info and np.isfinite(reward)
-    assert trunc and not term and t == 39
+        assert trunc == (t == 39) and not term  # truncated at max_steps=40, not before
 
 
 def test_built_envs_are_reused_only_after_close():

@@ -60,7 +60,7 @@ def test_the_sharded_gradient_is_the_weighted_sum_of_the_shards():
     from metaplastic.rl2.loop import RL2Shard
     from metaplastic.rl2.params import settings_from_config
     from metaplastic.training.replicas import LocalSlots
-    from metaplastic.training.shards import GradientShard, apply_gradients
+    from metaplastic.nn.shards import GradientShard, apply_gradients
 
     tasks = metaplastic.make_tasks(TASKS)
     learner = metaplastic.make("torch", algo="rl2", hidden=8, seed=0)
@@ -85,7 +85,7 @@ def test_the_sharded_gradient_is_the_weighted_sum_of_the_shards():
 ])
 def test_sharding_that_would_not_mean_what_it_says_is_refused(config, message):
     from metaplastic.errors import ConfigError
-    from metaplastic.training.shards import is_sharded
+    from metaplastic.nn.shards import is_sharded
 
     with pytest.raises(ConfigError, match=message):
         is_sharded(config["shards"], config.get("executor", "inprocess"), config.get("device", "cpu"))
